@@ -1,0 +1,254 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"affiliated/internal/db"
+	"affiliated/internal/mail"
+)
+
+// claimed is a row a worker holds until its lease ends.
+type claimed struct {
+	id                       int64
+	key, channel, topic, rcp string
+	priority, attempts       int
+	endpointID               sql.NullInt64
+	payload                  []byte
+	giveUpAt                 time.Time
+}
+
+// permanentError is a failure that retrying cannot fix: the row is dead at once.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(format string, args ...any) error {
+	return permanentError{fmt.Errorf(format, args...)}
+}
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return mail.IsPermanent(err) || errors.As(err, &p)
+}
+
+// claim takes up to Batch due rows: queued rows whose time has come, and
+// rows whose worker's lease ran out (it crashed between claim and mark).
+// Each claim adds one to attempts, which then fences the claim: only the
+// holder of that count may mark the row. On PostgreSQL, SKIP LOCKED lets
+// any number of replicas claim at once without waiting on each other or
+// taking the same row; on SQLite the single writer serializes claims.
+func (s *Service) claim(ctx context.Context, now time.Time) ([]claimed, error) {
+	lock := ""
+	if s.db.Dialect() == db.Postgres {
+		lock = " for update skip locked"
+	}
+	rows, err := s.db.Q(ctx).QueryContext(ctx, `/* notify.claim */
+		update outbox set status = 'sending', claimed_until = $1, attempts = attempts + 1
+		where id in (
+			select id from outbox
+			where (status = 'queued' and next_at <= $2) or (status = 'sending' and claimed_until <= $2)
+			order by priority desc, next_at, id
+			limit $3`+lock+`)
+		returning id, key, channel, topic, recipient, priority, attempts, endpoint_id, payload, give_up_at`,
+		now.Add(s.cfg.Lease), now, s.cfg.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("notify: claim: %w", err)
+	}
+	defer rows.Close()
+	var out []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.id, &c.key, &c.channel, &c.topic, &c.rcp, &c.priority, &c.attempts, &c.endpointID,
+			&c.payload, &c.giveUpAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING keeps no order: start the most urgent first.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].priority != out[j].priority {
+			return out[i].priority > out[j].priority
+		}
+		return out[i].id < out[j].id
+	})
+	return out, nil
+}
+
+// RunOnce claims the due messages (at most Batch), sends them concurrently
+// and records each outcome. It returns how many it claimed.
+func (s *Service) RunOnce(ctx context.Context) (int, error) {
+	return s.runOnce(ctx, ctx)
+}
+
+// runOnce claims with ctx and sends with sendCtx, so that a shutdown can
+// stop claiming while the sends in flight finish.
+func (s *Service) runOnce(ctx, sendCtx context.Context) (int, error) {
+	rows, err := s.claim(ctx, s.now())
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A send must end before its lease does, or another worker
+			// would send the message again while this one still tries.
+			sctx, cancel := context.WithTimeout(sendCtx, s.cfg.Lease*3/4)
+			err := s.send(sctx, r)
+			cancel()
+			aborted := err != nil && sendCtx.Err() != nil
+			if ferr := s.finish(context.WithoutCancel(ctx), r, err, aborted); ferr != nil {
+				s.log.Error("outbox: cannot record the outcome of a send", "id", r.id, "key", r.key, "err", ferr)
+			}
+		}()
+	}
+	wg.Wait()
+	return len(rows), nil
+}
+
+func (s *Service) send(ctx context.Context, r claimed) error {
+	switch r.channel {
+	case ChannelEmail:
+		var p emailPayload
+		if err := json.Unmarshal(r.payload, &p); err != nil {
+			return permanent("unreadable email payload: %v", err)
+		}
+		return s.sender.Send(ctx, p.message())
+	case ChannelWebhook:
+		return s.deliver(ctx, r)
+	}
+	return permanent("unknown channel %q", r.channel)
+}
+
+// finish records the outcome of a send: sent; back in the queue with a
+// backoff; back at once when a shutdown interrupted it; or dead, when the
+// failure is permanent or the retry window is over. Only the claim that
+// sent may record (attempts fences it): when the lease ran out and another
+// worker took the row, this outcome is dropped.
+func (s *Service) finish(ctx context.Context, r claimed, sendErr error, aborted bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	now := s.now()
+	q := s.db.Q(ctx)
+	var res sql.Result
+	var err error
+	switch {
+	case sendErr == nil:
+		payload := string(r.payload)
+		if !s.dev && r.channel == ChannelEmail {
+			payload = redact(r.payload)
+		}
+		res, err = q.ExecContext(ctx, `/* notify.finish */
+			update outbox set status = 'sent', sent_at = $1, claimed_until = null, last_error = '', payload = $2
+			where id = $3 and status = 'sending' and attempts = $4`, now, payload, r.id, r.attempts)
+	case aborted:
+		res, err = q.ExecContext(ctx, `/* notify.finish */
+			update outbox set status = 'queued', next_at = $1, claimed_until = null, last_error = $2
+			where id = $3 and status = 'sending' and attempts = $4`, now, "interrupted by shutdown: "+errText(sendErr), r.id, r.attempts)
+	case isPermanent(sendErr) || !now.Before(r.giveUpAt):
+		s.log.Error("outbox: message is dead", "id", r.id, "key", r.key, "to", r.rcp, "attempts", r.attempts, "err", sendErr)
+		res, err = q.ExecContext(ctx, `/* notify.finish */
+			update outbox set status = 'dead', claimed_until = null, last_error = $1
+			where id = $2 and status = 'sending' and attempts = $3`, errText(sendErr), r.id, r.attempts)
+	default:
+		next := now.Add(s.backoff(r.attempts))
+		if next.After(r.giveUpAt) {
+			next = r.giveUpAt // one last attempt at the end of the window
+		}
+		s.log.Warn("outbox: send failed, will retry", "id", r.id, "key", r.key, "to", r.rcp, "attempts", r.attempts,
+			"next_at", next, "err", sendErr)
+		res, err = q.ExecContext(ctx, `/* notify.finish */
+			update outbox set status = 'queued', next_at = $1, claimed_until = null, last_error = $2
+			where id = $3 and status = 'sending' and attempts = $4`, db.Time(next), errText(sendErr), r.id, r.attempts)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		s.log.Warn("outbox: lease ran out before the send ended; another worker has the message", "id", r.id, "key", r.key)
+	}
+	return nil
+}
+
+func errText(err error) string {
+	return oneLine(err.Error(), 1000)
+}
+
+// redact removes the body of a sensitive email once it is sent.
+func redact(payload []byte) string {
+	var p emailPayload
+	if json.Unmarshal(payload, &p) != nil || !p.Sensitive {
+		return string(payload)
+	}
+	p.HTML, p.Text = "<p>(removed after sending)</p>", "(removed after sending)"
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// Start runs the worker and the payable sweep in the background until the
+// returned stop is called. Stop stops claiming, lets the sends in flight
+// finish until ctx ends, then interrupts them (their rows go back to the
+// queue at once).
+func (s *Service) Start() (stop func(ctx context.Context) error) {
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		panic("notify: Start called twice")
+	}
+	s.running = true
+	s.mu.Unlock()
+	loop, stopLoop := context.WithCancel(context.Background())
+	sends, abort := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.work(loop, sends) }()
+	go func() { defer wg.Done(); s.sweepLoop(loop) }()
+	return func(ctx context.Context) error {
+		stopLoop()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			abort()
+			<-done
+		}
+		abort()
+		return nil
+	}
+}
+
+func (s *Service) work(ctx, sends context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		n, err := s.runOnce(ctx, sends)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Error("outbox: worker", "err", err)
+		}
+		if err == nil && n >= s.cfg.Batch {
+			continue // more may be due
+		}
+		timer.Reset(s.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package tracking
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestNewReferralID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2000 {
+		id := NewReferralID()
+		if !ValidReferralID(id) {
+			t.Fatalf("NewReferralID() = %q: not valid", id)
+		}
+		b, err := base64.RawURLEncoding.Strict().DecodeString(id)
+		if err != nil || len(b) < 12 {
+			t.Fatalf("NewReferralID() = %q: %d bytes, %v; want ≥ 96 bits", id, len(b), err)
+		}
+		if seen[id] {
+			t.Fatalf("NewReferralID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+// The shape t.js checks must be the same as ValidReferralID.
+var jsReferralID = regexp.MustCompile(`^[A-Za-z0-9_-]{21}[AQgw]$`)
+
+func TestValidReferralID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"AAAAAAAAAAAAAAAAAAAAAA", true},
+		{"abcdefghijklmnopqrstuw", true},
+		{"_-09azAZ_-09azAZ_-09aQ", true},
+		{"AAAAAAAAAAAAAAAAAAAAAB", false}, // non-zero unused bits
+		{"AAAAAAAAAAAAAAAAAAAAA", false},
+		{"AAAAAAAAAAAAAAAAAAAAAAA", false},
+		{"AAAAAAAAAAAAAAAAAAAAA=", false},
+		{"AAAAAAAAAAAAAAAAAAAA+A", false},
+		{"AAAAAAAAAAAAAAAAAAAA/A", false},
+		{"AAAAAAAAAAAAAAAAAAAA A", false},
+		{"AAAAAAAAAAAAAAAAAAAAé", false},
+		{"", false},
+		{"anna", false},
+		{"<script>alert(1)</script>", false},
+	}
+	for _, tt := range tests {
+		if got := ValidReferralID(tt.id); got != tt.want {
+			t.Errorf("ValidReferralID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+		if got := jsReferralID.MatchString(tt.id); got != tt.want {
+			t.Errorf("t.js pattern on %q = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestAnonymizeIP(t *testing.T) {
+	salt := []byte("secret salt")
+	tests := []struct {
+		ip, mode string
+		salt     []byte
+		want     string
+	}{
+		{"203.0.113.77", "", nil, "203.0.113.0"},
+		{"203.0.113.77", IPTruncate, nil, "203.0.113.0"},
+		{"203.0.113.77:51234", IPTruncate, nil, "203.0.113.0"},
+		{"::ffff:203.0.113.77", IPTruncate, nil, "203.0.113.0"},
+		{"[::ffff:203.0.113.77]:443", IPTruncate, nil, "203.0.113.0"},
+		{"2001:db8:abcd:12:1:2:3:4", IPTruncate, nil, "2001:db8:abcd::"},
+		{"[2001:db8:abcd:12::1]:8080", IPTruncate, nil, "2001:db8:abcd::"},
+		{"[2001:db8:abcd:12::1]", IPTruncate, nil, "2001:db8:abcd::"},
+		{"fe80::1%eth0", IPTruncate, nil, "fe80::"},
+		{" 10.1.2.3 ", IPTruncate, nil, "10.1.2.0"},
+		{"203.0.113.77", IPNone, nil, ""},
+		{"203.0.113.77:80", IPFull, nil, "203.0.113.77"},
+		{"[2001:DB8::1]:80", IPFull, nil, "2001:db8::1"},
+		{"203.0.113.77", "bogus", nil, ""},
+		{"203.0.113.77", IPHash, nil, ""},
+		{"not an ip", IPTruncate, nil, ""},
+		{"", IPFull, nil, ""},
+		{"203.0.113.777", IPTruncate, nil, ""},
+		{"example.com:80", IPFull, nil, ""},
+	}
+	for _, tt := range tests {
+		if got := AnonymizeIP(tt.ip, tt.mode, tt.salt); got != tt.want {
+			t.Errorf("AnonymizeIP(%q, %q) = %q, want %q", tt.ip, tt.mode, got, tt.want)
+		}
+	}
+
+	h1 := AnonymizeIP("203.0.113.77", IPHash, salt)
+	if len(h1) != 32 || strings.Trim(h1, "0123456789abcdef") != "" {
+		t.Errorf("hash = %q, want 32 hex characters", h1)
+	}
+	if h2 := AnonymizeIP("203.0.113.77:9999", IPHash, salt); h2 != h1 {
+		t.Errorf("hash depends on the port: %q vs %q", h1, h2)
+	}
+	if h3 := AnonymizeIP("::ffff:203.0.113.77", IPHash, salt); h3 != h1 {
+		t.Errorf("hash differs for the IPv4-mapped form: %q vs %q", h1, h3)
+	}
+	if h4 := AnonymizeIP("203.0.113.78", IPHash, salt); h4 == h1 {
+		t.Error("two addresses hash the same")
+	}
+	if h5 := AnonymizeIP("203.0.113.77", IPHash, []byte("other salt")); h5 == h1 {
+		t.Error("the salt does not change the hash")
+	}
+}
+
+func TestValidIPMode(t *testing.T) {
+	for _, m := range []string{"", "truncate", "hash", "none", "full"} {
+		if !ValidIPMode(m) {
+			t.Errorf("ValidIPMode(%q) = false", m)
+		}
+	}
+	for _, m := range []string{"Truncate", "sha256", " none"} {
+		if ValidIPMode(m) {
+			t.Errorf("ValidIPMode(%q) = true", m)
+		}
+	}
+}
+
+func FuzzAnonymizeIP(f *testing.F) {
+	for _, s := range []string{"203.0.113.77", "[::1]:80", "::ffff:1.2.3.4", "fe80::1%eth0", "1.2.3.4:5", "[fe80::1%25en0]:1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ip string) {
+		tr := AnonymizeIP(ip, IPTruncate, nil)
+		full := AnonymizeIP(ip, IPFull, nil)
+		if (tr == "") != (full == "") {
+			t.Fatalf("%q: truncate %q but full %q", ip, tr, full)
+		}
+		if tr == "" {
+			return
+		}
+		a, err := netip.ParseAddr(tr)
+		if err != nil {
+			t.Fatalf("%q: truncate gave %q: %v", ip, tr, err)
+		}
+		bits := 24
+		if a.Is6() {
+			bits = 48
+		}
+		if p, _ := a.Prefix(bits); p.Addr() != a {
+			t.Fatalf("%q: truncate gave %q with host bits set", ip, tr)
+		}
+		if h := AnonymizeIP(ip, IPHash, []byte("s")); len(h) != 32 {
+			t.Fatalf("%q: hash gave %q", ip, h)
+		}
+	})
+}

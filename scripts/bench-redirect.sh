@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# bench-redirect.sh: throughput and latency of the referral redirect
+# (GET /r/{code}, durable group-commit click logging) against a bare
+# net/http server that only answers 302, in the same run on 127.0.0.1,
+# with wrk. Prints req/s, p99 and the ratio ours/bare per engine, and
+# checks that the clicks stored equal the 302s wrk received.
+#
+#   scripts/bench-redirect.sh
+#
+# Environment:
+#   BENCH_POSTGRES  admin DSN of a PostgreSQL server; a database is created
+#                   for the run and dropped afterwards (needs psql). Without
+#                   it, SQLite only.
+#   SERVE_FLAGS     extra flags for `affiliated serve`, e.g.
+#                   "--click-batch-wait=0 --click-batch-size=500".
+#   THREADS, CONNECTIONS, DURATION   wrk's -t, -c, -d (2, 64, 10s).
+#   TARGET_RATIO, TARGET_P99_MS      the goal checked at the end (0.60, 15).
+#
+# Exit status: 1 when a check fails (stored clicks differ from the 302s
+# received); missing the performance target is reported, not fatal, since
+# it depends on the machine.
+set -euo pipefail
+
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10s}
+TARGET_RATIO=${TARGET_RATIO:-0.60}
+TARGET_P99_MS=${TARGET_P99_MS:-15}
+UA='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl not found: apt-get install -y curl" >&2; exit 1; }
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+pids=()
+pgdb=""
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [[ -n $pgdb ]]; then psql -q "$BENCH_POSTGRES" -c "drop database if exists $pgdb with (force)" >/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "building…" >&2
+(cd "$root" && go build -o "$tmp/affiliated" ./cmd/affiliated && go build -o "$tmp/barebench" ./scripts/barebench)
+
+# wait_for FILE PATTERN: wait until a line of FILE matches, for 30 s at most.
+wait_for() {
+	for _ in $(seq 300); do
+		if grep -q "$2" "$1" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# run_wrk NAME URL: runs wrk and sets rps, p99_ms, ok (2xx/3xx responses).
+run_wrk() {
+	local out="$tmp/wrk-$1.txt"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "User-Agent: $UA" "$2" >"$out"
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	p99_ms=$(awk '$1 == "99%" {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+		f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f}' "$out")
+	local total bad
+	total=$(awk '/requests in/ {print $1}' "$out")
+	bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$out")
+	ok=$((total - ${bad:-0}))
+	if grep -q "Socket errors" "$out"; then echo "  $1: $(grep 'Socket errors' "$out")" >&2; fi
+}
+
+# bare_run: the baseline, right before each engine's run so both see the same machine.
+bare_run() {
+	"$tmp/barebench" >"$tmp/bare.log" 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	wait_for "$tmp/bare.log" '^listening'
+	local addr
+	addr=$(awk '/^listening/ {print $2; exit}' "$tmp/bare.log")
+	run_wrk bare "http://$addr/r/bench"
+	bare_rps=$rps bare_p99=$p99_ms
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+fail=0
+results=()
+
+# engine NAME DSN
+engine() {
+	local name=$1 dsn=$2
+	echo "== $name" >&2
+	local load
+	load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine skews everything
+	bare_run
+	local token
+	token=$("$tmp/affiliated" token create --name bench --db "$dsn")
+	# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+	"$tmp/affiliated" serve --db "$dsn" --addr 127.0.0.1:0 --log-json=true --log-level=info ${SERVE_FLAGS:-} \
+		>"$tmp/serve-$name.log" 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	wait_for "$tmp/serve-$name.log" '"msg":"listening"'
+	local base api
+	base="http://$(sed -n 's/.*"msg":"listening".*"addr":"\([^"]*\)".*/\1/p' "$tmp/serve-$name.log" | head -1)"
+	api=(curl -sSf -H "Authorization: Bearer $token" -H "Content-Type: application/json")
+	local aff id
+	"${api[@]}" -d '{"name":"Bench","slug":"bench","destination_url":"https://shop.example.com/landing"}' "$base/api/v1/programs" >/dev/null
+	aff=$("${api[@]}" -d '{"email":"bench@example.com","code":"bench"}' "$base/api/v1/affiliates") # the only program
+	id=$(echo "$aff" | sed 's/^{"id":\([0-9]*\).*/\1/')
+	clicks() { "${api[@]}" "$base/api/v1/affiliates/$id" | sed 's/.*"clicks":\([0-9]*\).*/\1/'; }
+
+	# Warm up (resolver cache, connections, SQLite pages), not measured.
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "User-Agent: $UA" "$base/r/bench" >/dev/null
+	sleep 1
+	local before after stored
+	before=$(clicks)
+	run_wrk "$name" "$base/r/bench"
+	sleep 1 # requests wrk abandoned at the end still finish on the server
+	after=$(clicks)
+	stored=$((after - before))
+	local ratio
+	ratio=$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN {printf "%.2f", a / b}')
+	# wrk stops counting with up to one request per connection in flight;
+	# the server still commits those, so stored may exceed received by that much.
+	local check="ok"
+	if ((stored < ok || stored > ok + CONNECTIONS)); then
+		check="FAIL"
+		fail=1
+	fi
+	local goal="met"
+	if awk -v r="$ratio" -v t="$TARGET_RATIO" -v p="$p99_ms" -v tp="$TARGET_P99_MS" 'BEGIN {exit !(r < t || p > tp)}'; then
+		goal="missed"
+	fi
+	local batches
+	batches=$(curl -s "$base/metrics" | awk '/^affiliated_click_batch_size_(sum|count)/ {v[$1] = $2}
+		END {for (k in v) if (k ~ /count/) c = v[k]; else s = v[k]; if (c) printf "%.0f", s / c; else print "-"}')
+	results+=("$(printf '%-9s %10.0f %8s %10.0f %8s %6s  %-6s  stored %d / 302s %d: %s  (mean batch %s, load %s)' \
+		"$name" "$rps" "$p99_ms" "$bare_rps" "$bare_p99" "$ratio" "$goal" "$stored" "$ok" "$check" "$batches" "$load")")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+engine sqlite "$tmp/bench.db"
+if [[ -n ${BENCH_POSTGRES:-} ]]; then
+	command -v psql >/dev/null || { echo "psql not found: apt-get install -y postgresql-client" >&2; exit 1; }
+	pgdb="aff_bench_$$"
+	psql -q "$BENCH_POSTGRES" -c "create database $pgdb" >/dev/null
+	pgdsn=$(echo "$BENCH_POSTGRES" | sed -E "s#^(postgres(ql)?://[^/]*)/?[^?]*#\1/$pgdb#")
+	engine postgres "$pgdsn"
+fi
+
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION; serve flags: ${SERVE_FLAGS:-(defaults)}; target: ratio >= $TARGET_RATIO, p99 <= ${TARGET_P99_MS}ms"
+printf '%-9s %10s %8s %10s %8s %6s  %-6s  %s\n' engine "req/s" "p99 ms" "bare req/s" "bare p99" ratio target check
+for r in "${results[@]}"; do echo "$r"; done
+exit $fail
