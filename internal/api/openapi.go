@@ -13,13 +13,11 @@ var openapiJSON []byte
 
 // openapiRoutes serves the document without a token: it holds no data, and
 // tools (code generators, Swagger UI) fetch it before they have one.
-func (a *API) openapiRoutes(mux *http.ServeMux) {
-	const pattern = "GET /api/v1/openapi.json"
-	a.patterns = append(a.patterns, pattern)
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+func (a *API) openapiRoutes(mux Mux) {
+	mux.Handle("GET /api/v1/openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write(openapiJSON)
-	})
+	}))
 }

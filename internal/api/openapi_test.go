@@ -19,17 +19,32 @@ import (
 	"affiliated/internal/tracking"
 )
 
-// routes returns every pattern Routes registers, with every optional
-// service present so that no route is left out.
+// recorder is a ServeMux that notes every pattern registered on it.
+type recorder struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recorder) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// catchAll is the one pattern without a method: the JSON 404 for unknown
+// paths under /api/, which the document does not describe.
+const catchAll = "/api/"
+
+// routes returns every pattern Routes registers on its mux, with every
+// optional service present so that no route is left out.
 func routes(t *testing.T) ([]string, *http.ServeMux) {
 	t.Helper()
 	a := &API{Notify: &notify.Service{}, Outreach: &outreach.Service{}}
-	mux := http.NewServeMux()
+	mux := &recorder{ServeMux: http.NewServeMux()}
 	a.Routes(mux)
-	if len(a.patterns) < 10 {
-		t.Fatalf("only %d routes recorded: is Routes' h still recording patterns?", len(a.patterns))
+	if len(mux.patterns) < 10 {
+		t.Fatalf("only %d routes recorded", len(mux.patterns))
 	}
-	return a.patterns, mux
+	return mux.patterns, mux.ServeMux
 }
 
 type openapiDoc struct {
@@ -84,6 +99,9 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	registered := map[string]bool{}
 	for _, p := range patterns {
 		method, path, ok := strings.Cut(p, " ")
+		if p == catchAll {
+			continue
+		}
 		if !ok {
 			t.Errorf("route %q has no method: the document cannot describe it", p)
 			continue
