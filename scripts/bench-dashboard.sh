@@ -1,17 +1,24 @@
 #!/bin/sh
-# Dashboard benchmark: p95 latency of the owner's reports and of an
-# affiliate's detail endpoints on a demo database, against a 100 ms target.
+# Dashboard benchmark: p95 latency of the owner's console pages (the
+# overview, an affiliate's detail page, the affiliates list, signed in as
+# the owner) and of the API endpoints they are built from, on a demo
+# database, against a 100 ms target.
 #
 #   scripts/bench-dashboard.sh [CLICKS [ORDERS]]     (default 10000000 100000)
 #
 # Builds the binary, fills a fresh SQLite file with `affiliated demo`,
-# starts `affiliated serve` and drives each endpoint with wrk. With
-# AFFILIATED_BENCH_POSTGRES set to a PostgreSQL URL (any database; it is
-# used to create and drop a scratch one), the same runs on PostgreSQL.
+# starts `affiliated serve`, signs in to the console through the one-time
+# setup link that serve logs while there is no owner, and drives each page
+# and endpoint with wrk. With AFFILIATED_BENCH_POSTGRES set to a PostgreSQL
+# URL (any database; it is used to create and drop a scratch one), the same
+# runs on PostgreSQL. ENGINES=postgres skips SQLite.
+#
+# Heavy steps (demo generation, each wrk run) hold `flock $BENCH_LOCK`
+# (default /tmp/bench.lock), so benchmarks on a shared machine take turns.
 #
 # Environment: DURATION (wrk -d, default 15s), CONNECTIONS (default 4),
 # TARGET_MS (default 100), KEEP=1 keeps the SQLite file in $WORK.
-# Needs wrk, psql (for PostgreSQL) and GNU date.
+# Needs wrk, curl, flock, psql (for PostgreSQL) and GNU date.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -24,6 +31,11 @@ PORT=${PORT:-18181}
 WORK=${WORK:-$(mktemp -d /tmp/bench-dashboard.XXXXXX)}
 BIN=$WORK/affiliated
 LUA=$(pwd)/scripts/bench-p95.lua
+BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
+ENGINES=${ENGINES:-sqlite postgres}
+
+# locked CMD…: run CMD holding the shared benchmark lock.
+locked() { flock "$BENCH_LOCK" "$@"; }
 
 command -v wrk >/dev/null || { echo "bench-dashboard: wrk is required" >&2; exit 1; }
 echo "building into $WORK"
@@ -43,15 +55,28 @@ run() {
 	echo
 	echo "== $engine: demo --clicks $CLICKS --orders $ORDERS"
 	start=$(date +%s)
-	"$BIN" demo --db "$dsn" --clicks "$CLICKS" --orders "$ORDERS" 2>"$WORK/demo-$engine.log"
-	echo "filled in $(( $(date +%s) - start ))s"
+	locked "$BIN" demo --db "$dsn" --clicks "$CLICKS" --orders "$ORDERS" >"$WORK/demo-$engine.out" 2>"$WORK/demo-$engine.log"
+	echo "filled in $(( $(date +%s) - start ))s (waiting for the lock included): $(head -n 1 "$WORK/demo-$engine.out")"
 	token=$("$BIN" token create --name bench --db "$dsn")
-	"$BIN" serve --db "$dsn" --addr "127.0.0.1:$PORT" --log-level warn --workers=false 2>"$WORK/serve-$engine.log" &
+	base=http://127.0.0.1:$PORT
+	# Info level: serve logs the owner's setup link; requests are not logged.
+	"$BIN" serve --db "$dsn" --addr "127.0.0.1:$PORT" --base-url "$base" --log-level info --workers=false 2>"$WORK/serve-$engine.log" &
 	SERVER=$!
 	for _ in $(seq 100); do
-		curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+		curl -fs "$base/readyz" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
+	# Sign in as the owner: claim the setup link, keep the session cookie.
+	setup=$(sed -n 's/.*admin\/setup?token=\([^" ]*\).*/\1/p' "$WORK/serve-$engine.log" | head -n 1)
+	jar=$WORK/cookies-$engine
+	csrf=$(curl -fsS -c "$jar" -b "$jar" "$base/admin/setup?token=$setup" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+	curl -fsS -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" --data-urlencode "token=$setup" \
+		--data-urlencode "email=bench@example.com" "$base/admin/setup"
+	session=$(awk '$6 == "aff_admin" { print $6 "=" $7 }' "$jar")
+	if [ -z "$session" ] || ! curl -fs -o /dev/null -H "Cookie: $session" "$base/admin/"; then
+		echo "bench-dashboard: could not sign in to the console (see $WORK/serve-$engine.log)" >&2
+		return 1
+	fi
 	# The demo's first program is the course, its first affiliate the largest.
 	d30=$(date -u -d '30 days ago' +%Y-%m-%d)
 	d90=$(date -u -d '89 days ago' +%Y-%m-%d)
@@ -59,6 +84,12 @@ run() {
 	fail=0
 	printf '%-34s %s\n' endpoint result
 	for ep in \
+		"page-overview-30d|/admin/?range=30&tz=$tz" \
+		"page-overview-90d|/admin/?range=90&tz=$tz" \
+		"page-overview-90d-program|/admin/?range=90&tz=$tz&program=1" \
+		"page-affiliate-30d|/admin/affiliates/1?range=30&tz=$tz" \
+		"page-affiliate-90d|/admin/affiliates/1?range=90&tz=$tz" \
+		"page-affiliates-list-30d|/admin/affiliates?range=30&tz=$tz" \
 		"overview-30d|/api/v1/analytics/overview?program_id=1&tz=$tz&from=$d30" \
 		"overview-90d|/api/v1/analytics/overview?program_id=1&tz=$tz&from=$d90" \
 		"overview-90d-all-programs|/api/v1/analytics/overview?tz=$tz&from=$d90" \
@@ -75,7 +106,9 @@ run() {
 		"affiliate-commissions-page|/api/v1/commissions?affiliate_id=1&limit=100" \
 		"affiliate-orders-page|/api/v1/orders?affiliate_id=1&limit=100"; do
 		name=${ep%%|*} path=${ep#*|}
-		out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT$path" | tail -n 1)
+		auth="Authorization: Bearer $token"
+		case $path in /admin/*) auth="Cookie: $session" ;; esac
+		out=$(locked wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" -H "$auth" "$base$path" | tail -n 1)
 		p95=$(echo "$out" | sed -n 's/.*p95=\([0-9.]*\).*/\1/p')
 		verdict=ok
 		if [ -z "$p95" ] || [ "$(echo "$p95 > $TARGET_MS" | bc)" = 1 ] || echo "$out" | grep -qv 'errors=0$'; then
@@ -91,8 +124,11 @@ run() {
 }
 
 status=0
-run sqlite "$WORK/bench.db" || status=1
-if [ -n "${AFFILIATED_BENCH_POSTGRES:-}" ]; then
+case " $ENGINES " in *" sqlite "*)
+	run sqlite "$WORK/bench.db" || status=1
+	[ "${KEEP:-}" = 1 ] || rm -f "$WORK"/bench.db*
+esac
+if [ -n "${AFFILIATED_BENCH_POSTGRES:-}" ] && case " $ENGINES " in *" postgres "*) true ;; *) false ;; esac; then
 	PGDB=aff_bench_$$
 	psql "$AFFILIATED_BENCH_POSTGRES" -qc "create database $PGDB" >/dev/null
 	pgdsn=$(echo "$AFFILIATED_BENCH_POSTGRES" | sed "s#^\(postgres[a-z]*://[^/]*\)/[^?]*#\1/$PGDB#")

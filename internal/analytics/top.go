@@ -71,58 +71,10 @@ func (s *Service) TopAffiliates(ctx context.Context, q TopQuery) (*TopAffiliates
 	q.Limit = min(q.Limit, MaxLimit)
 	q.Currency = strings.ToUpper(q.Currency)
 
-	by := map[int64]*AffiliateStats{}
-	get := func(id int64) *AffiliateStats {
-		a := by[id]
-		if a == nil {
-			a = &AffiliateStats{AffiliateID: id}
-			by[id] = a
-		}
-		return a
+	by, netBy, err := s.perAffiliate(ctx, &q.Query, nil)
+	if err != nil {
+		return nil, err
 	}
-	days, edges := q.split()
-	netBy := map[string]int64{}
-	addClicks := func(id, c, u, b int64) {
-		a := get(id)
-		a.Clicks += c
-		a.Uniques += u
-		a.Bots += b
-	}
-	addSales := func(id int64, r salesRow) {
-		if r.empty() {
-			return
-		}
-		r.addTo(&get(id).Stats)
-		netBy[r.currency] += r.net
-	}
-	// Whole UTC days from the daily rollups, the hours at the edges from
-	// the hourly rollup and the orders themselves.
-	if !days[0].IsZero() {
-		var args []any
-		where := q.scope("", &args) + " and day >= " + param(&args, days[0]) + " and day < " + param(&args, days[1])
-		if err := s.scan(ctx, `/* analytics.Service.TopAffiliates */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
-			from click_days where `+where+` group by affiliate_id`, args, addClicks); err != nil {
-			return nil, err
-		}
-		if err := s.scanSales(ctx, `/* analytics.Service.TopAffiliates */ select affiliate_id, currency, kind, sum(orders),
-			sum(gross), sum(net), sum(commission) from sale_days where `+where+` group by affiliate_id, currency, kind`, args, addSales); err != nil {
-			return nil, err
-		}
-	}
-	for _, e := range edges {
-		var args []any
-		where := q.scope("", &args) + " and hour >= " + param(&args, e[0]) + " and hour < " + param(&args, e[1])
-		if err := s.scan(ctx, `/* analytics.Service.TopAffiliates */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
-			from click_rollups where `+where+` group by affiliate_id`, args, addClicks); err != nil {
-			return nil, err
-		}
-		args = nil
-		if err := s.scanSales(ctx, `/* analytics.Service.TopAffiliates */ select o.affiliate_id, `+salesSelect+
-			q.salesWhere(&args, e[0], e[1])+` group by 1, 2, 3`, args, addSales); err != nil {
-			return nil, err
-		}
-	}
-
 	out := &TopAffiliates{From: q.From, To: q.To, TZ: q.Loc.String(), By: q.By, Data: []AffiliateStats{}}
 	if q.By == ByRevenue || q.By == ByCommission {
 		if q.Currency == "" {
@@ -168,6 +120,103 @@ func (s *Service) TopAffiliates(ctx context.Context, q TopQuery) (*TopAffiliates
 		out.Data = append(out.Data, *a)
 	}
 	return out, nil
+}
+
+// AffiliateTotals returns the figures of each affiliate in ids over q's
+// range (q's program and affiliate filters apply too), with the same sums
+// as TopAffiliates: one set of queries for the whole list, not one per
+// affiliate. An affiliate with nothing in the range has zero Stats.
+func (s *Service) AffiliateTotals(ctx context.Context, q Query, ids []int64) (map[int64]Stats, error) {
+	if err := q.align(); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Stats, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	by, _, err := s.perAffiliate(ctx, &q, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		var st Stats
+		if a := by[id]; a != nil {
+			st = a.Stats
+		}
+		st.finish()
+		out[id] = st
+	}
+	return out, nil
+}
+
+// perAffiliate sums clicks and attributed sales per affiliate over q's
+// aligned range, for every affiliate in q's scope or, when ids is not
+// empty, for those alone; it also returns the net revenue per currency.
+// Whole UTC days come from the daily rollups (click_days, sale_days), the
+// hours at the edges from the hourly one and the orders themselves.
+func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[int64]*AffiliateStats, map[string]int64, error) {
+	by := map[int64]*AffiliateStats{}
+	get := func(id int64) *AffiliateStats {
+		a := by[id]
+		if a == nil {
+			a = &AffiliateStats{AffiliateID: id}
+			by[id] = a
+		}
+		return a
+	}
+	netBy := map[string]int64{}
+	addClicks := func(id, c, u, b int64) {
+		a := get(id)
+		a.Clicks += c
+		a.Uniques += u
+		a.Bots += b
+	}
+	addSales := func(id int64, r salesRow) {
+		if r.empty() {
+			return
+		}
+		r.addTo(&get(id).Stats)
+		netBy[r.currency] += r.net
+	}
+	// among narrows a scope to ids, on table alias t.
+	among := func(t string, args *[]any) string {
+		if len(ids) == 0 {
+			return ""
+		}
+		ph := make([]string, len(ids))
+		for i, id := range ids {
+			ph[i] = param(args, id)
+		}
+		return " and " + t + "affiliate_id in (" + strings.Join(ph, ",") + ")"
+	}
+	days, edges := q.split()
+	if !days[0].IsZero() {
+		var args []any
+		where := q.scope("", &args) + among("", &args) + " and day >= " + param(&args, days[0]) + " and day < " + param(&args, days[1])
+		if err := s.scan(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
+			from click_days where `+where+` group by affiliate_id`, args, addClicks); err != nil {
+			return nil, nil, err
+		}
+		if err := s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
+			sum(gross), sum(net), sum(commission) from sale_days where `+where+` group by affiliate_id, currency, kind`, args, addSales); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, e := range edges {
+		var args []any
+		where := q.scope("", &args) + among("", &args) + " and hour >= " + param(&args, e[0]) + " and hour < " + param(&args, e[1])
+		if err := s.scan(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
+			from click_rollups where `+where+` group by affiliate_id`, args, addClicks); err != nil {
+			return nil, nil, err
+		}
+		args = nil
+		where = q.salesWhere(&args, e[0], e[1]) + among("o.", &args)
+		if err := s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select o.affiliate_id, `+salesSelect+
+			where+` group by 1, 2, 3`, args, addSales); err != nil {
+			return nil, nil, err
+		}
+	}
+	return by, netBy, nil
 }
 
 // split divides the UTC hours [q.start, q.end) into the whole UTC days

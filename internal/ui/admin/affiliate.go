@@ -175,9 +175,11 @@ func (c *Console) affiliatePage(w http.ResponseWriter, r *http.Request, id int64
 	ref := c.cfg.Programs.ReferralURL(a)
 	d.Links = []refLink{{ID: "link-r", Label: "Referral link", URL: ref},
 		{ID: "link-ref", Label: "Short link for vendors", URL: c.cfg.Programs.BaseURL + "/ref/" + a.Code}}
-	if d.Stats, err = c.affiliateStats(ctx, id, p); err != nil {
+	stats, err := c.affiliateStats(ctx, []int64{id}, p)
+	if err != nil {
 		return err
 	}
+	d.Stats = stats[id]
 	d.Money = figures(d.Stats.Money)
 	if d.Balances, err = c.cfg.Ledger.Balances(ctx, id); err != nil {
 		return err
