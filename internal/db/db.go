@@ -42,6 +42,9 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	dsn     string
+
+	// Prepared statements per pool on SQLite (see stmtcache.go); nil on PostgreSQL.
+	wstmts, rstmts *stmtCache
 }
 
 // Open connects to dsn: "postgres://…" or "postgresql://…" selects PostgreSQL;
@@ -90,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		d = &DB{dialect: SQLite, write: w, read: r, dsn: path}
+		d = &DB{dialect: SQLite, write: w, read: r, dsn: path, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -114,6 +117,10 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes every pool.
 func (d *DB) Close() error {
+	if d.wstmts != nil {
+		d.wstmts.close()
+		d.rstmts.close()
+	}
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
@@ -139,23 +146,29 @@ type txKey struct{}
 // Q returns the transaction carried by ctx, or the writer pool when there is none.
 // Reads that need no transaction should use R.
 func (d *DB) Q(ctx context.Context) Querier {
-	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
+	if t, ok := ctx.Value(txKey{}).(*txQuerier); ok {
+		return t
+	}
+	if d.wstmts != nil {
+		return poolQuerier{d.wstmts}
 	}
 	return d.write
 }
 
 // R returns the transaction carried by ctx, or the reader pool.
 func (d *DB) R(ctx context.Context) Querier {
-	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
+	if t, ok := ctx.Value(txKey{}).(*txQuerier); ok {
+		return t
+	}
+	if d.rstmts != nil {
+		return poolQuerier{d.rstmts}
 	}
 	return d.read
 }
 
 // InTX reports whether ctx carries a transaction.
 func InTX(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*sql.Tx)
+	_, ok := ctx.Value(txKey{}).(*txQuerier)
 	return ok
 }
 
@@ -169,6 +182,7 @@ func (d *DB) TX(ctx context.Context, fn func(ctx context.Context) error) (err er
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	t := &txQuerier{tx: tx, cache: d.wstmts}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -177,8 +191,13 @@ func (d *DB) TX(ctx context.Context, fn func(ctx context.Context) error) (err er
 		if err != nil {
 			_ = tx.Rollback()
 		}
+		if t.cache != nil {
+			// The writer's connection is free again: prepare what this
+			// transaction ran unprepared.
+			t.prepareMissed(ctx)
+		}
 	}()
-	if err = fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	if err = fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
