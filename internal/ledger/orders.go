@@ -136,6 +136,27 @@ func (l *Ledger) insertOrder(ctx context.Context, ev payments.Event) (*Order, er
 		OccurredAt: ev.OccurredAt.UTC(), CreatedAt: now, UpdatedAt: now}, nil
 }
 
+// insertSale inserts o, a new order with its sale, and its other refs.
+func (l *Ledger) insertSale(ctx context.Context, o *Order, ev payments.Event) error {
+	now := l.now()
+	o.CreatedAt, o.UpdatedAt = now, now
+	err := l.DB.Q(ctx).QueryRowContext(ctx, `/* ledger.insertSale */
+		insert into orders (platform, order_ref, kind, has_sale, subscription_id, customer_id, customer_email,
+			product_id, product_name, currency, gross, tax, discount, fee, net, net_reported, refunded_gross,
+			refunded_net, referral, coupon, affiliate_id, program_id, click_id, attributed_by, occurred_at,
+			created_at, updated_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+			$23, $24, $25, $26, $26) returning id`,
+		o.Platform, o.OrderRef, o.Kind, o.HasSale, o.SubscriptionID, o.CustomerID, o.CustomerEmail, o.ProductID,
+		o.ProductName, o.Currency, o.Gross, o.Tax, o.Discount, o.Fee, o.Net, o.NetReported, o.RefundedGross,
+		o.RefundedNet, o.Referral, o.Coupon, o.AffiliateID, o.ProgramID, o.ClickID, o.AttributedBy, o.OccurredAt,
+		now).Scan(&o.ID)
+	if err != nil {
+		return fmt.Errorf("insert order: %w", err)
+	}
+	return l.addRefs(ctx, ev, o.ID)
+}
+
 func (l *Ledger) addRefs(ctx context.Context, ev payments.Event, orderID int64) error {
 	for _, ref := range ev.OrderRefs {
 		if ref == "" || ref == ev.OrderID {
@@ -162,11 +183,11 @@ func (l *Ledger) applySale(ctx context.Context, ev payments.Event) (int64, error
 	if o != nil && o.HasSale {
 		return o.ID, nil // the same payment reported again (another event id): no new effect
 	}
-	fresh := o == nil // no refund can be recorded against a new order yet
+	// A new order is inserted whole once attributed, in one statement (no
+	// placeholder row updated at once); no refund can be recorded against it yet.
+	fresh := o == nil
 	if fresh {
-		if o, err = l.insertOrder(ctx, ev); err != nil {
-			return 0, err
-		}
+		o = &Order{Platform: ev.Platform, OrderRef: ev.OrderID}
 	} else if err := l.addRefs(ctx, ev, o.ID); err != nil {
 		return 0, err
 	}
@@ -187,13 +208,17 @@ func (l *Ledger) applySale(ctx context.Context, ev payments.Event) (int64, error
 	if att != nil {
 		o.AffiliateID, o.ProgramID, o.ClickID, o.AttributedBy = &att.affiliate.ID, &att.affiliate.ProgramID, att.clickID, att.by
 	}
-	if !fresh {
+	if fresh {
+		if err := l.insertSale(ctx, o, ev); err != nil {
+			return 0, err
+		}
+	} else {
 		if err := l.recomputeRefunds(ctx, o); err != nil {
 			return 0, err
 		}
-	}
-	if err := l.saveOrder(ctx, o); err != nil {
-		return 0, err
+		if err := l.saveOrder(ctx, o); err != nil {
+			return 0, err
+		}
 	}
 	if att != nil {
 		if err := l.createCommission(ctx, o, att.affiliate); err != nil {
