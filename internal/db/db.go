@@ -45,6 +45,8 @@ type DB struct {
 
 	// Prepared statements per pool on SQLite (see stmtcache.go); nil on PostgreSQL.
 	wstmts, rstmts *stmtCache
+	// Calls of GroupTX waiting for the writer on SQLite; nil on PostgreSQL.
+	group *groupQueue
 }
 
 // Open connects to dsn: "postgres://…" or "postgresql://…" selects PostgreSQL;
@@ -93,7 +95,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		d = &DB{dialect: SQLite, write: w, read: r, dsn: path, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
+		d = &DB{dialect: SQLite, write: w, read: r, dsn: path, wstmts: newStmtCache(w), rstmts: newStmtCache(r),
+			group: &groupQueue{}}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

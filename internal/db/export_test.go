@@ -8,3 +8,14 @@ func CachedStatements(d *DB) (write, read int) {
 	}
 	return d.wstmts.len(), d.rstmts.len()
 }
+
+// GroupState returns how many GroupTX calls wait for a batch and how many
+// batches have run (0, 0 on PostgreSQL, where GroupTX is TX).
+func GroupState(d *DB) (waiting, batches int) {
+	if d.group == nil {
+		return 0, 0
+	}
+	d.group.mu.Lock()
+	defer d.group.mu.Unlock()
+	return len(d.group.queue), d.group.batches
+}

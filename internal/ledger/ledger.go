@@ -71,7 +71,9 @@ const (
 	Duplicate Outcome = "duplicate" // delivered before: nothing changed
 )
 
-// Ingest stores a verified delivery and applies it, in one transaction.
+// Ingest stores a verified delivery and applies it, in one transaction
+// (on SQLite, a savepoint in a transaction shared with the deliveries
+// arriving at the same time: see db.GroupTX); it returns once that is committed.
 // parseErr is what parsing body gave: nil (ev is applied), an error
 // wrapping payments.ErrIgnored, or any other error (the delivery is stored
 // as failed with that error). A delivery seen before changes nothing.
@@ -93,7 +95,7 @@ func (l *Ledger) Ingest(ctx context.Context, platform string, body []byte, ev pa
 		sum := sha256.Sum256(body)
 		eventID = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	err := l.DB.TX(ctx, func(ctx context.Context) error {
+	err := l.DB.GroupTX(ctx, func(ctx context.Context) error {
 		var rowID int64
 		err := l.DB.Q(ctx).QueryRowContext(ctx, `/* ledger.Ingest */
 			insert into webhook_events (platform, event_id, event_type, received_at, body, outcome, error)

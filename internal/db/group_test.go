@@ -1,0 +1,281 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	"affiliated/internal/db"
+	"affiliated/internal/db/dbtest"
+)
+
+// holdWriter starts a transaction that keeps the writer busy until release
+// is called, so that GroupTX calls made meanwhile queue up for one batch.
+func holdWriter(t *testing.T, d *db.DB) (release func()) {
+	t.Helper()
+	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- d.TX(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-stop
+			return insertTok(ctx, d, "holder", "hold")
+		})
+	}()
+	<-started
+	return func() {
+		close(stop)
+		if err := <-ended; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// waitStarted waits, after the i-th of the GroupTX calls made while
+// holdWriter holds the writer (SQLite only), until that call is in place:
+// the first taken into a batch (which waits for the writer), the next ones
+// in the queue behind it. batches0 is GroupState's count before the first.
+func waitStarted(d *db.DB, i, batches0 int) {
+	for {
+		w, b := db.GroupState(d)
+		if (i == 0 && b > batches0) || (i > 0 && w >= i) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+type outcome struct {
+	name     string
+	err      error
+	panicked any
+}
+
+// TestGroupTXBatch: calls made while the writer is busy share one
+// transaction; one that fails or panics is undone alone, the others commit,
+// and each caller gets its own outcome.
+func TestGroupTXBatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		calls := map[string]func(ctx context.Context) error{
+			"ok1": func(ctx context.Context) error { return insertTok(ctx, d, "ok1", "batch") },
+			"fails": func(ctx context.Context) error {
+				if err := insertTok(ctx, d, "fails", "batch"); err != nil {
+					return err
+				}
+				return boom
+			},
+			"dup": func(ctx context.Context) error { return insertTok(ctx, d, "ok1", "batch") }, // unique violation
+			"panics": func(ctx context.Context) error {
+				if err := insertTok(ctx, d, "panics", "batch"); err != nil {
+					return err
+				}
+				panic("kaboom")
+			},
+			"nested": func(ctx context.Context) error {
+				// A TX inside joins the call's savepoint.
+				return d.TX(ctx, func(ctx context.Context) error { return insertTok(ctx, d, "nested", "batch") })
+			},
+			"ok2": func(ctx context.Context) error { return insertTok(ctx, d, "ok2", "batch") },
+		}
+		order := []string{"ok1", "fails", "dup", "panics", "nested", "ok2"}
+		_, batches0 := db.GroupState(d)
+		release := holdWriter(t, d)
+		results := make(chan outcome, len(order))
+		var wg sync.WaitGroup
+		for i, name := range order {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o := outcome{name: name}
+				defer func() {
+					o.panicked = recover()
+					results <- o
+				}()
+				o.err = d.GroupTX(ctx, calls[name])
+			}()
+			if d.Dialect() == db.SQLite {
+				// In order ("dup" after "ok1"): the first waits for the
+				// writer alone, the others in the queue for the next batch.
+				waitStarted(d, i, batches0)
+			}
+		}
+		release()
+		wg.Wait()
+		close(results)
+		got := map[string]outcome{}
+		for o := range results {
+			got[o.name] = o
+		}
+		for _, name := range []string{"ok1", "nested", "ok2"} {
+			if o := got[name]; o.err != nil || o.panicked != nil {
+				t.Errorf("%s: err %v, panic %v", name, o.err, o.panicked)
+			}
+		}
+		if o := got["fails"]; !errors.Is(o.err, boom) {
+			t.Errorf("fails: err %v, want boom", o.err)
+		}
+		if o := got["dup"]; !db.IsUnique(o.err) {
+			t.Errorf("dup: err %v, want a unique violation", o.err)
+		}
+		if o := got["panics"]; o.panicked != "kaboom" {
+			t.Errorf("panics: panic %v, err %v; want the panic in its caller", o.panicked, o.err)
+		}
+		var names []string
+		rows, err := d.R(ctx).QueryContext(ctx, `select name from api_tokens where prefix = 'batch' order by name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		if fmt.Sprint(names) != "[nested ok1 ok2]" {
+			t.Fatalf("committed %v, want [nested ok1 ok2]", names)
+		}
+		if d.Dialect() == db.SQLite {
+			if _, batches := db.GroupState(d); batches-batches0 != 2 {
+				t.Fatalf("%d batches for %d calls queued together, want 2", batches-batches0, len(order))
+			}
+		}
+	})
+}
+
+// TestGroupTXCommitFails: when the shared commit fails, every call in the
+// batch gets the error and none of their effects remain. A deferred
+// foreign key is checked at commit only.
+func TestGroupTXCommitFails(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			`create table gt_parent (id integer primary key)`,
+			`create table gt_child (id integer primary key, parent integer references gt_parent (id) deferrable initially deferred)`,
+		} {
+			if _, err := d.Q(ctx).ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, batches0 := db.GroupState(d)
+		release := holdWriter(t, d)
+		errs := make(chan error, 3)
+		for i := range 3 {
+			go func() {
+				errs <- d.GroupTX(ctx, func(ctx context.Context) error {
+					parent := i + 1
+					if i == 1 {
+						parent = 999 // no such parent: fails at commit
+					}
+					if i != 1 {
+						if _, err := d.Q(ctx).ExecContext(ctx, `insert into gt_parent (id) values ($1)`, parent); err != nil {
+							return err
+						}
+					}
+					_, err := d.Q(ctx).ExecContext(ctx, `insert into gt_child (id, parent) values ($1, $2)`, i+1, parent)
+					return err
+				})
+			}()
+			if d.Dialect() == db.SQLite {
+				waitStarted(d, i, batches0)
+			}
+		}
+		release()
+		failed := 0
+		for range 3 {
+			if err := <-errs; err != nil {
+				failed++
+			}
+		}
+		var n int
+		if err := d.R(ctx).QueryRowContext(ctx, `select count(*) from gt_child`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		switch d.Dialect() {
+		case db.SQLite:
+			// The first has a transaction of its own; the other two share
+			// one, which fails at commit: both get the error, and neither
+			// the good one's rows remain.
+			if failed != 2 || n != 1 {
+				t.Fatalf("%d calls failed, %d rows remain; want 2 and 1", failed, n)
+			}
+		default:
+			// One transaction each: only the bad one fails.
+			if failed != 1 || n != 2 {
+				t.Fatalf("%d calls failed, %d rows remain; want 1 and 2", failed, n)
+			}
+		}
+	})
+}
+
+// A call whose context has ended before its batch starts is not run.
+func TestGroupTXCancelledWhileWaiting(t *testing.T) {
+	d := dbtest.SQLite(t)
+	_, batches0 := db.GroupState(d)
+	release := holdWriter(t, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() { // takes the groupLoop's first batch, waiting for the writer
+		first <- d.GroupTX(context.Background(), func(ctx context.Context) error { return insertTok(ctx, d, "first", "cancel") })
+	}()
+	waitStarted(d, 0, batches0)
+	ran := false
+	errc := make(chan error, 1)
+	go func() {
+		errc <- d.GroupTX(ctx, func(ctx context.Context) error {
+			ran = true
+			return insertTok(ctx, d, "cancelled", "cancel")
+		})
+	}()
+	waitStarted(d, 1, batches0)
+	cancel()
+	release()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Fatal("a call cancelled while waiting ran")
+	}
+	if n := countTok(t, context.Background(), d.R(context.Background()), "cancel"); n != 1 {
+		t.Fatalf("rows = %d, want 1", n)
+	}
+}
+
+// Many concurrent calls: every one committed exactly once. Run with -race.
+func TestGroupTXConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const workers, each = 8, 30
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					errs <- d.GroupTX(ctx, func(ctx context.Context) error {
+						return insertTok(ctx, d, fmt.Sprintf("g%d-%d", w, i), "gconc")
+					})
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := countTok(t, ctx, d.R(ctx), "gconc"); n != workers*each {
+			t.Fatalf("rows = %d, want %d", n, workers*each)
+		}
+	})
+}
