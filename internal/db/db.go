@@ -80,7 +80,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+		// temp_store(MEMORY): the writer's statement and savepoint journals
+		// (see GroupTX) stay in memory instead of spilling to temporary files.
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)")
 		if err != nil {
 			return nil, err
 		}
