@@ -49,6 +49,27 @@ func (s *Service) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 	if s.db.Dialect() == db.Postgres {
 		lock = " for update skip locked"
 	}
+	var out []claimed
+	// GroupTX: on SQLite the claim shares its commit with the webhook
+	// deliveries and the outcomes being recorded meanwhile.
+	err := s.db.GroupTX(ctx, func(ctx context.Context) (err error) {
+		out, err = s.claimRows(ctx, now, lock)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING keeps no order: start the most urgent first.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].priority != out[j].priority {
+			return out[i].priority > out[j].priority
+		}
+		return out[i].id < out[j].id
+	})
+	return out, nil
+}
+
+func (s *Service) claimRows(ctx context.Context, now time.Time, lock string) ([]claimed, error) {
 	rows, err := s.db.Q(ctx).QueryContext(ctx, `/* notify.claim */
 		update outbox set status = 'sending', claimed_until = $1, attempts = attempts + 1
 		where id in (
@@ -71,17 +92,7 @@ func (s *Service) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 		}
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// RETURNING keeps no order: start the most urgent first.
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].priority != out[j].priority {
-			return out[i].priority > out[j].priority
-		}
-		return out[i].id < out[j].id
-	})
-	return out, nil
+	return out, rows.Err()
 }
 
 // RunOnce claims the due messages (at most Batch), sends them concurrently
@@ -139,6 +150,12 @@ func (s *Service) send(ctx context.Context, r claimed) error {
 func (s *Service) finish(ctx context.Context, r claimed, sendErr error, aborted bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// GroupTX: on SQLite the outcomes of a batch's sends, ending together,
+	// share a commit (with the webhook deliveries arriving meanwhile).
+	return s.db.GroupTX(ctx, func(ctx context.Context) error { return s.record(ctx, r, sendErr, aborted) })
+}
+
+func (s *Service) record(ctx context.Context, r claimed, sendErr error, aborted bool) error {
 	now := s.now()
 	q := s.db.Q(ctx)
 	var res sql.Result
