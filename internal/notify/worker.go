@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,15 +72,61 @@ func (s *Service) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 }
 
 func (s *Service) claimRows(ctx context.Context, now time.Time, lock string) ([]claimed, error) {
+	// The due queued rows and the sending rows whose lease ran out, each
+	// read in claim order from outbox_claim up to the batch; the first
+	// Batch of both are claimed.
+	type due struct {
+		id, priority int64
+		next         time.Time
+	}
+	var cands []due
+	for _, q := range []string{
+		`/* notify.claim */ select id, priority, next_at from outbox where status = 'queued' and next_at <= $1
+			order by priority desc, next_at, id limit $2` + lock,
+		`/* notify.claim */ select id, priority, next_at from outbox where status = 'sending' and claimed_until <= $1
+			order by priority desc, next_at, id limit $2` + lock,
+	} {
+		rows, err := s.db.Q(ctx).QueryContext(ctx, q, now, s.cfg.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("notify: claim: %w", err)
+		}
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.priority, &d.next); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			cands = append(cands, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.priority != b.priority {
+			return a.priority > b.priority
+		}
+		if !a.next.Equal(b.next) {
+			return a.next.Before(b.next)
+		}
+		return a.id < b.id
+	})
+	cands = cands[:min(len(cands), s.cfg.Batch)]
+	args := []any{now.Add(s.cfg.Lease)}
+	marks := make([]string, len(cands))
+	for i, d := range cands {
+		args = append(args, d.id)
+		marks[i] = "$" + strconv.Itoa(len(args))
+	}
 	rows, err := s.db.Q(ctx).QueryContext(ctx, `/* notify.claim */
 		update outbox set status = 'sending', claimed_until = $1, attempts = attempts + 1
-		where id in (
-			select id from outbox
-			where (status = 'queued' and next_at <= $2) or (status = 'sending' and claimed_until <= $2)
-			order by priority desc, next_at, id
-			limit $3`+lock+`)
-		returning id, key, channel, topic, recipient, priority, attempts, endpoint_id, payload, give_up_at`,
-		now.Add(s.cfg.Lease), now, s.cfg.Batch)
+		where id in (`+strings.Join(marks, ", ")+`)
+		returning id, key, channel, topic, recipient, priority, attempts, endpoint_id, payload, give_up_at`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("notify: claim: %w", err)
 	}
