@@ -15,10 +15,18 @@
 #                   "--click-batch-wait=0 --click-batch-size=500".
 #   THREADS, CONNECTIONS, DURATION   wrk's -t, -c, -d (2, 64, 10s).
 #   TARGET_RATIO, TARGET_P99_MS      the goal checked at the end (0.60, 15).
+#   ENGINES         engines to run, "sqlite postgres" by default (postgres
+#                   only with BENCH_POSTGRES).
 #
-# Exit status: 1 when a check fails (stored clicks differ from the 302s
-# received); missing the performance target is reported, not fatal, since
-# it depends on the machine.
+# The click check counts rows in the clicks table (sqlite3 or psql) before
+# and after the measured run and compares them with the 302s: every 302 the
+# server sent (its own request counter) must have exactly one stored click,
+# the hourly rollups must agree, and wrk must have received all of those
+# 302s except the requests it abandoned when its time was up (at most one
+# per connection, plus one per socket error).
+#
+# Exit status: 1 when a check fails; missing the performance target is
+# reported, not fatal, since it depends on the machine.
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -30,6 +38,10 @@ UA='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrom
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl not found: apt-get install -y curl" >&2; exit 1; }
+ENGINES=${ENGINES:-sqlite postgres}
+if [[ " $ENGINES " == *" sqlite "* ]]; then
+	command -v sqlite3 >/dev/null || { echo "sqlite3 not found: apt-get install -y sqlite3" >&2; exit 1; }
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -57,7 +69,8 @@ wait_for() {
 	return 1
 }
 
-# run_wrk NAME URL: runs wrk and sets rps, p99_ms, ok (2xx/3xx responses).
+# run_wrk NAME URL: runs wrk and sets rps, p99_ms, ok (2xx/3xx responses
+# received) and sockerr (connect, read, write errors and timeouts).
 run_wrk() {
 	local out="$tmp/wrk-$1.txt"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "User-Agent: $UA" "$2" >"$out"
@@ -68,7 +81,11 @@ run_wrk() {
 	total=$(awk '/requests in/ {print $1}' "$out")
 	bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$out")
 	ok=$((total - ${bad:-0}))
-	if grep -q "Socket errors" "$out"; then echo "  $1: $(grep 'Socket errors' "$out")" >&2; fi
+	# "Socket errors: connect 0, read 0, write 0, timeout 0": a request that
+	# timed out or lost its connection may still have been answered.
+	sockerr=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+	sockerr=${sockerr:-0}
+	if ((sockerr > 0)); then echo "  $1: $(grep 'Socket errors' "$out")" >&2; fi
 }
 
 # bare_run: the baseline, right before each engine's run so both see the same machine.
@@ -87,6 +104,28 @@ bare_run() {
 
 fail=0
 results=()
+
+# query ENGINE DSN SQL: prints the one value SQL selects, read with the
+# engine's own client rather than through the server under test.
+query() {
+	case $1 in
+	sqlite) sqlite3 "$2" ".timeout 5000" "$3" ;;
+	postgres) psql -qAt "$2" -c "$3" ;;
+	esac
+}
+
+# settle: wait until the server has answered every request and committed
+# every click: the stored count stops moving and equals the 302s sent
+# (10 s at most; a mismatch left then fails the check).
+settle() {
+	local last=-1 now
+	for _ in $(seq 50); do
+		sleep 0.2
+		now="$(stored) $(served)"
+		if [[ $now == "$last" && ${now% *} == "${now#* }" ]]; then return 0; fi
+		last=$now
+	done
+}
 
 # engine NAME DSN
 engine() {
@@ -110,26 +149,38 @@ engine() {
 	"${api[@]}" -d '{"name":"Bench","slug":"bench","destination_url":"https://shop.example.com/landing"}' "$base/api/v1/programs" >/dev/null
 	aff=$("${api[@]}" -d '{"email":"bench@example.com","code":"bench"}' "$base/api/v1/affiliates") # the only program
 	id=$(echo "$aff" | sed 's/^{"id":\([0-9]*\).*/\1/')
-	clicks() { "${api[@]}" "$base/api/v1/affiliates/$id" | sed 's/.*"clicks":\([0-9]*\).*/\1/'; }
+	# stored: rows in clicks, then the human and bot clicks of the hourly
+	# rollups (same transaction); served: 302s the server's counter saw.
+	stored() { query "$name" "$dsn" "select count(*) from clicks"; }
+	rolled() { query "$name" "$dsn" "select coalesce(sum(clicks + bots), 0) from click_rollups"; }
+	served() { curl -sSf "$base/metrics" | awk '/^affiliated_http_requests_total\{/ && /route="GET \/r\/\{code\}"/ && /status="302"/ {n = $NF}
+		END {printf "%.0f", n}'; }
 
 	# Warm up (resolver cache, connections, SQLite pages), not measured.
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "User-Agent: $UA" "$base/r/bench" >/dev/null
-	sleep 1
-	local before after stored
-	before=$(clicks)
+	settle
+	local stored0 served0
+	stored0=$(stored) served0=$(served)
 	run_wrk "$name" "$base/r/bench"
-	sleep 1 # requests wrk abandoned at the end still finish on the server
-	after=$(clicks)
-	stored=$((after - before))
+	settle # requests wrk abandoned at the end still finish on the server
+	local nstored nserved nrolled
+	nstored=$(($(stored) - stored0)) nserved=$(($(served) - served0)) nrolled=$(rolled)
 	local ratio
 	ratio=$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN {printf "%.2f", a / b}')
-	# wrk stops counting with up to one request per connection in flight;
-	# the server still commits those, so stored may exceed received by that much.
+	# Every 302 sent has its click stored, and nothing else was stored; the
+	# rollups count every click ever stored. wrk stops counting with up to
+	# one request per connection in flight (and one per socket error); the
+	# server still answers those, so it may have sent that many more 302s
+	# than wrk received, never fewer.
 	local check="ok"
-	if ((stored < ok || stored > ok + CONNECTIONS)); then
-		check="FAIL"
-		fail=1
+	if ((nstored != nserved)); then
+		check="FAIL (server sent $nserved 302s)"
+	elif ((nrolled != $(stored))); then
+		check="FAIL (rollups count $nrolled clicks, table holds $(stored))"
+	elif ((nserved < ok || nserved > ok + CONNECTIONS + sockerr)); then
+		check="FAIL (server sent $nserved 302s)"
 	fi
+	if [[ $check != ok ]]; then fail=1; fi
 	local goal="met"
 	if awk -v r="$ratio" -v t="$TARGET_RATIO" -v p="$p99_ms" -v tp="$TARGET_P99_MS" 'BEGIN {exit !(r < t || p > tp)}'; then
 		goal="missed"
@@ -138,13 +189,15 @@ engine() {
 	batches=$(curl -s "$base/metrics" | awk '/^affiliated_click_batch_size_(sum|count)/ {v[$1] = $2}
 		END {for (k in v) if (k ~ /count/) c = v[k]; else s = v[k]; if (c) printf "%.0f", s / c; else print "-"}')
 	results+=("$(printf '%-9s %10.0f %8s %10.0f %8s %6s  %-6s  stored %d / 302s %d: %s  (mean batch %s, load %s)' \
-		"$name" "$rps" "$p99_ms" "$bare_rps" "$bare_p99" "$ratio" "$goal" "$stored" "$ok" "$check" "$batches" "$load")")
+		"$name" "$rps" "$p99_ms" "$bare_rps" "$bare_p99" "$ratio" "$goal" "$nstored" "$ok" "$check" "$batches" "$load")")
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }
 
-engine sqlite "$tmp/bench.db"
-if [[ -n ${BENCH_POSTGRES:-} ]]; then
+if [[ " $ENGINES " == *" sqlite "* ]]; then
+	engine sqlite "$tmp/bench.db"
+fi
+if [[ " $ENGINES " == *" postgres "* && -n ${BENCH_POSTGRES:-} ]]; then
 	command -v psql >/dev/null || { echo "psql not found: apt-get install -y postgresql-client" >&2; exit 1; }
 	pgdb="aff_bench_$$"
 	psql -q "$BENCH_POSTGRES" -c "create database $pgdb" >/dev/null
