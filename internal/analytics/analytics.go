@@ -2,9 +2,12 @@
 // conversions, revenue, commissions and earnings per click over a range,
 // as totals and series, and the top affiliates, referrers, landing pages
 // and device classes. It only reads, and only rollups and indexes: the
-// hourly click_rollups and daily click_dims kept by the click writer, and
-// the orders and commissions of the ledger through covering indexes.
-// Never the raw click log.
+// click rollups kept by the click writer (hourly per affiliate and per
+// program, daily per affiliate, daily dimensions per affiliate and, by
+// trigger, per program), the sale rollups kept by triggers on the ledger's
+// orders and commissions (hourly per program, daily per affiliate), and
+// for the hours at a range's edges one affiliate's orders through a
+// covering index. Never the raw click log.
 //
 // Time zones. Sums are taken per UTC hour in SQL and then put into hours,
 // days or months of the owner's zone in Go. For every zone whose offset

@@ -397,7 +397,7 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			t              time.Time
 			currency, kind string
 		}
-		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "click_program_hours": {}, "click_days": {}}
+		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "click_program_hours": {}, "click_days": {}, "click_program_dims": {}}
 		add := func(table string, k sk, v [4]int64) {
 			cur := want[table][k]
 			for i := range v {
@@ -416,12 +416,19 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			v := [4]int64{s.clicks, s.uniques, s.bots, 0}
 			add("click_program_hours", sk{0, c.program, c.at.Truncate(time.Hour), "", ""}, v)
 			add("click_days", sk{c.affiliate, c.program, day(c.at), "", ""}, v)
+			if !c.bot { // dimensions count human clicks: currency and kind hold the dimension and its value
+				ref, landing, device := tracking.ClickDims(c.c)
+				for _, dv := range [][2]string{{analytics.DimReferrerHost, ref}, {analytics.DimLandingPath, landing}, {analytics.DimDevice, device}} {
+					add("click_program_dims", sk{0, c.program, day(c.at), dv[0], dv[1]}, [4]int64{1, 0, 0, 0})
+				}
+			}
 		}
 		queries := map[string]string{
 			"sale_hours":          `select 0, program_id, hour, currency, kind, orders, gross, net, commission from sale_hours`,
 			"sale_days":           `select affiliate_id, program_id, day, currency, kind, orders, gross, net, commission from sale_days`,
 			"click_program_hours": `select 0, program_id, hour, '', '', clicks, uniques, bots, 0 from click_program_hours`,
 			"click_days":          `select affiliate_id, program_id, day, '', '', clicks, uniques, bots, 0 from click_days`,
+			"click_program_dims":  `select 0, program_id, day, dim, value, clicks, 0, 0, 0 from click_program_dims`,
 		}
 		for table, q := range queries {
 			rows, err := d.R(ctx).QueryContext(ctx, q)

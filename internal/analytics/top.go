@@ -358,10 +358,16 @@ func (s *Service) Breakdown(ctx context.Context, q Query, dim string, limit int)
 		limit = 10
 	}
 	limit = min(limit, MaxLimit)
+	// A program's (or every program's) counters from the per-program
+	// rollup; one affiliate's from its own.
+	table := "click_program_dims"
+	if q.AffiliateID != 0 {
+		table = "click_dims"
+	}
 	args := []any{dim}
 	where := q.scope("", &args) + " and dim = $1 and day >= " + param(&args, q.From) + " and day < " + param(&args, q.To)
 	rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.Breakdown */
-		select value, sum(clicks) from click_dims where `+where+` group by value`, args...)
+		select value, sum(clicks) from `+table+` where `+where+` group by value`, args...)
 	if err != nil {
 		return nil, err
 	}
