@@ -9,8 +9,10 @@
 // for the hours at a range's edges one affiliate's orders through a
 // covering index. Never the raw click log.
 //
-// Time zones. Sums are taken per UTC hour in SQL and then put into hours,
-// days or months of the owner's zone in Go. For every zone whose offset
+// Time zones. Sums are taken per UTC hour, or per local day of the owner's
+// zone (the UTC hour shifted by the zone's offset, one query per stretch
+// of constant offset), in SQL and then put into hours, days or months of
+// the owner's zone in Go. For every zone whose offset
 // from UTC is a whole number of hours (America/New_York, Europe/Rome, …)
 // that is exact, including across daylight-saving changes: each UTC hour
 // lies inside one local day. In the few zones with a half- or
@@ -258,15 +260,66 @@ func param(args *[]any, v any) string {
 	return "$" + strconv.Itoa(len(*args))
 }
 
-// hourOf is the SQL for the UTC hour of a time column as text
-// "YYYY-MM-DD HH". SQLite keeps times as UTC text, whose first 13
-// characters are exactly that; PostgreSQL formats it.
-func (s *Service) hourOf(col string) string {
-	if s.DB.Dialect() == db.Postgres {
-		return "to_char(" + col + " at time zone 'UTC', 'YYYY-MM-DD HH24')"
-	}
-	return "substr(" + col + ", 1, 13)"
+// group is a stretch of q's UTC hours whose sums are taken together in
+// SQL, and how they are grouped there: by UTC hour for an hourly series;
+// otherwise by the owner's local day (the day in which each hour starts),
+// so that a quarter comes back as ~90 rows per currency and kind rather
+// than ~2,000. A local day is the date of the hour shifted by the zone's
+// offset, which is constant over the stretch.
+type group struct {
+	from, to time.Time // UTC hours
+	byDay    bool
+	offset   int // seconds east of UTC, for byDay
 }
 
-// parseHour reads what hourOf returns.
-func parseHour(s string) (time.Time, error) { return time.Parse("2006-01-02 15", s) }
+// groups divides q's hours [start, end) into stretches of one UTC offset
+// (one, or two over a daylight-saving change), or returns one hourly group.
+func (q *Query) groups() []group {
+	if q.Interval == Hour {
+		return []group{{from: q.start, to: q.end}}
+	}
+	var out []group
+	for t := q.start; t.Before(q.end); {
+		l := t.In(q.Loc)
+		_, offset := l.Zone()
+		end := q.end
+		// The hour in which the offset changes starts under the old one.
+		if _, zoneEnd := l.ZoneBounds(); !zoneEnd.IsZero() && ceilHour(zoneEnd.UTC()).Before(end) {
+			end = ceilHour(zoneEnd.UTC())
+		}
+		out = append(out, group{from: t, to: end, byDay: true, offset: offset})
+		t = end
+	}
+	return out
+}
+
+// sql is the SQL of g's key for time column col, as text: the UTC hour
+// "YYYY-MM-DD HH", or the local date "YYYY-MM-DD" of the hour col lies in.
+// SQLite keeps times as UTC text, whose first 13 characters are the hour.
+func (g group) sql(dialect db.Dialect, col string) string {
+	pg := dialect == db.Postgres
+	off := strconv.Itoa(g.offset)
+	switch {
+	case !g.byDay && pg:
+		return "to_char(" + col + " at time zone 'UTC', 'YYYY-MM-DD HH24')"
+	case !g.byDay:
+		return "substr(" + col + ", 1, 13)"
+	case pg:
+		return "to_char(date_trunc('hour', " + col + " at time zone 'UTC') + interval '" + off + " seconds', 'YYYY-MM-DD')"
+	default:
+		return "date(substr(" + col + ", 1, 13) || ':00:00', '" + off + " seconds')"
+	}
+}
+
+// at reads what sql returns: the UTC hour, or the local midnight of the
+// day in loc (as time.Date normalizes it when a change skips midnight).
+func (g group) at(key string, loc *time.Location) (time.Time, error) {
+	if !g.byDay {
+		return time.Parse("2006-01-02 15", key)
+	}
+	d, err := time.Parse("2006-01-02", key)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc), nil
+}

@@ -43,7 +43,7 @@ func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
 		}
 		return nil // not reached: every hour of [start, end) starts inside the range
 	}
-	err := s.hourlyClicks(ctx, &q, func(hour time.Time, clicks, uniques, bots int64) {
+	err := s.clicks(ctx, &q, func(hour time.Time, clicks, uniques, bots int64) {
 		if p := at(hour); p != nil {
 			p.Clicks += clicks
 			p.Uniques += uniques
@@ -53,7 +53,7 @@ func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.hourlySales(ctx, &q, func(hour time.Time, r salesRow) {
+	err = s.sales(ctx, &q, func(hour time.Time, r salesRow) {
 		if p := at(hour); p != nil {
 			r.addTo(p)
 		}
@@ -70,31 +70,42 @@ func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
 	return out, nil
 }
 
-// hourlyClicks calls fn with the click counters of every UTC hour of q's
-// range that has any: from the per-program hourly rollup, or, for one
-// affiliate, from the per-affiliate one.
-func (s *Service) hourlyClicks(ctx context.Context, q *Query, fn func(hour time.Time, clicks, uniques, bots int64)) error {
+// clicks calls fn with the click counters of each group of q's range
+// that has any, keyed by the group's start (see group.at): from the
+// per-program hourly rollup, or, for one affiliate, from its own.
+func (s *Service) clicks(ctx context.Context, q *Query, fn func(at time.Time, clicks, uniques, bots int64)) error {
 	table := "click_program_hours"
 	if q.AffiliateID != 0 {
 		table = "click_rollups"
 	}
-	var args []any
-	where := q.scope("", &args) + " and hour >= " + param(&args, q.start) + " and hour < " + param(&args, q.end)
-	rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.hourlyClicks */
-		select hour, sum(clicks), sum(uniques), sum(bots) from `+table+` where `+where+` group by hour`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var hour time.Time
-		var c, u, b int64
-		if err := rows.Scan(&hour, &c, &u, &b); err != nil {
+	for _, g := range q.groups() {
+		var args []any
+		where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
+		rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.clicks */ select `+g.sql(s.DB.Dialect(), "hour")+`,
+			sum(clicks), sum(uniques), sum(bots) from `+table+` where `+where+` group by 1`, args...)
+		if err != nil {
 			return err
 		}
-		fn(hour.UTC(), c, u, b)
+		for rows.Next() {
+			var key string
+			var c, u, b int64
+			if err := rows.Scan(&key, &c, &u, &b); err != nil {
+				rows.Close()
+				return err
+			}
+			at, err := g.at(key, q.Loc)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("analytics: unexpected group %q: %w", key, err)
+			}
+			fn(at, c, u, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // salesRow is the sum of a group of attributed orders of one currency and kind.
@@ -138,50 +149,44 @@ func (q *Query) salesWhere(args *[]any, from, to time.Time) string {
 		" and o.occurred_at < " + param(args, to)
 }
 
-// hourlySales calls fn with the attributed sales of every UTC hour of q's
-// range, by currency and kind (sale or renewal), bucketed by when the
-// payment occurred: from the per-program hourly rollup, or, for one
-// affiliate, from its orders.
-func (s *Service) hourlySales(ctx context.Context, q *Query, fn func(hour time.Time, r salesRow)) error {
-	if q.AffiliateID == 0 {
+// sales calls fn with the attributed sales of each group of q's range, by
+// currency and kind (sale or renewal), grouped by when the payment
+// occurred and keyed by the group's start (see group.at): from the
+// per-program hourly rollup, or, for one affiliate, from its orders.
+func (s *Service) sales(ctx context.Context, q *Query, fn func(at time.Time, r salesRow)) error {
+	for _, g := range q.groups() {
 		var args []any
-		where := q.scope("", &args) + " and hour >= " + param(&args, q.start) + " and hour < " + param(&args, q.end)
-		rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.hourlySales */
-			select hour, currency, kind, sum(orders), sum(gross), sum(net), sum(commission) from sale_hours
-			where `+where+` group by hour, currency, kind`, args...)
+		var query string
+		if q.AffiliateID == 0 {
+			where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
+			query = `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "hour") + `, currency, kind,
+				sum(orders), sum(gross), sum(net), sum(commission) from sale_hours where ` + where + ` group by 1, 2, 3`
+		} else {
+			query = `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "o.occurred_at") + `, ` + salesSelect +
+				q.salesWhere(&args, g.from, g.to) + ` group by 1, 2, 3`
+		}
+		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
-			var hour time.Time
+			var key string
 			var r salesRow
-			if err := rows.Scan(&hour, &r.currency, &r.kind, &r.orders, &r.gross, &r.net, &r.commission); err != nil {
+			if err := rows.Scan(&key, &r.currency, &r.kind, &r.orders, &r.gross, &r.net, &r.commission); err != nil {
+				rows.Close()
 				return err
 			}
-			fn(hour.UTC(), r)
+			at, err := g.at(key, q.Loc)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("analytics: unexpected group %q: %w", key, err)
+			}
+			fn(at, r)
 		}
-		return rows.Err()
-	}
-	var args []any
-	where := q.salesWhere(&args, q.start, q.end)
-	rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.hourlySales */
-		select `+s.hourOf("o.occurred_at")+`, `+salesSelect+where+` group by 1, 2, 3`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h string
-		var r salesRow
-		if err := rows.Scan(&h, &r.currency, &r.kind, &r.orders, &r.gross, &r.net, &r.commission); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		hour, err := parseHour(h)
-		if err != nil {
-			return fmt.Errorf("analytics: unexpected hour %q: %w", h, err)
-		}
-		fn(hour, r)
 	}
-	return rows.Err()
+	return nil
 }
