@@ -17,7 +17,10 @@
 # (default /tmp/bench.lock), so benchmarks on a shared machine take turns.
 #
 # Environment: DURATION (wrk -d, default 15s), CONNECTIONS (default 4),
-# TARGET_MS (default 100), KEEP=1 keeps the SQLite file in $WORK.
+# TARGET_MS (default 100), KEEP=1 keeps $WORK (the SQLite file, the
+# session cookies) and the PostgreSQL database (named BENCH_PGDB, default
+# aff_bench_PID); REUSE=1 with the same WORK and BENCH_PGDB measures those
+# filled databases again without generating them.
 # Needs wrk, curl, flock, psql (for PostgreSQL) and GNU date.
 set -eu
 cd "$(dirname "$0")/.."
@@ -44,8 +47,10 @@ go build -o "$BIN" ./cmd/affiliated
 SERVER=
 cleanup() {
 	[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-	[ -n "${PGDB:-}" ] && psql "$AFFILIATED_BENCH_POSTGRES" -qc "drop database if exists $PGDB with (force)" >/dev/null 2>&1
-	[ "${KEEP:-}" = 1 ] || rm -rf "$WORK"
+	if [ "${KEEP:-}" != 1 ]; then
+		[ -n "${PGDB:-}" ] && psql "$AFFILIATED_BENCH_POSTGRES" -qc "drop database if exists $PGDB with (force)" >/dev/null 2>&1
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT INT TERM
 
@@ -53,11 +58,15 @@ trap cleanup EXIT INT TERM
 run() {
 	engine=$1 dsn=$2
 	echo
-	echo "== $engine: demo --clicks $CLICKS --orders $ORDERS"
-	start=$(date +%s)
-	locked "$BIN" demo --db "$dsn" --clicks "$CLICKS" --orders "$ORDERS" >"$WORK/demo-$engine.out" 2>"$WORK/demo-$engine.log"
-	echo "filled in $(( $(date +%s) - start ))s (waiting for the lock included): $(head -n 1 "$WORK/demo-$engine.out")"
-	token=$("$BIN" token create --name bench --db "$dsn")
+	if [ "${REUSE:-}" = 1 ]; then
+		echo "== $engine: reusing the demo: $(head -n 1 "$WORK/demo-$engine.out")"
+	else
+		echo "== $engine: demo --clicks $CLICKS --orders $ORDERS"
+		start=$(date +%s)
+		locked "$BIN" demo --db "$dsn" --clicks "$CLICKS" --orders "$ORDERS" >"$WORK/demo-$engine.out" 2>"$WORK/demo-$engine.log"
+		echo "filled in $(( $(date +%s) - start ))s (waiting for the lock included): $(head -n 1 "$WORK/demo-$engine.out")"
+	fi
+	token=$("$BIN" token create --name "bench-$(date +%s)" --db "$dsn")
 	base=http://127.0.0.1:$PORT
 	# Info level: serve logs the owner's setup link; requests are not logged.
 	"$BIN" serve --db "$dsn" --addr "127.0.0.1:$PORT" --base-url "$base" --log-level info --workers=false 2>"$WORK/serve-$engine.log" &
@@ -66,13 +75,17 @@ run() {
 		curl -fs "$base/readyz" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	# Sign in as the owner: claim the setup link, keep the session cookie.
+	# Sign in as the owner: claim the setup link, keep the session cookie
+	# (which a REUSE run takes again: the owner exists by then).
 	setup=$(sed -n 's/.*admin\/setup?token=\([^" ]*\).*/\1/p' "$WORK/serve-$engine.log" | head -n 1)
 	jar=$WORK/cookies-$engine
-	csrf=$(curl -fsS -c "$jar" -b "$jar" "$base/admin/setup?token=$setup" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
-	curl -fsS -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" --data-urlencode "token=$setup" \
-		--data-urlencode "email=bench@example.com" "$base/admin/setup"
-	session=$(awk '$6 == "aff_admin" { print $6 "=" $7 }' "$jar")
+	if [ -n "$setup" ]; then
+		rm -f "$jar"
+		csrf=$(curl -fsS -c "$jar" -b "$jar" "$base/admin/setup?token=$setup" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+		curl -fsS -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" --data-urlencode "token=$setup" \
+			--data-urlencode "email=bench@example.com" "$base/admin/setup"
+	fi
+	session=$(awk '$6 == "aff_admin" { print $6 "=" $7 }' "$jar" 2>/dev/null)
 	if [ -z "$session" ] || ! curl -fs -o /dev/null -H "Cookie: $session" "$base/admin/"; then
 		echo "bench-dashboard: could not sign in to the console (see $WORK/serve-$engine.log)" >&2
 		return 1
@@ -129,8 +142,8 @@ case " $ENGINES " in *" sqlite "*)
 	[ "${KEEP:-}" = 1 ] || rm -f "$WORK"/bench.db*
 esac
 if [ -n "${AFFILIATED_BENCH_POSTGRES:-}" ] && case " $ENGINES " in *" postgres "*) true ;; *) false ;; esac; then
-	PGDB=aff_bench_$$
-	psql "$AFFILIATED_BENCH_POSTGRES" -qc "create database $PGDB" >/dev/null
+	PGDB=${BENCH_PGDB:-aff_bench_$$}
+	[ "${REUSE:-}" = 1 ] || psql "$AFFILIATED_BENCH_POSTGRES" -qc "create database $PGDB" >/dev/null
 	pgdsn=$(echo "$AFFILIATED_BENCH_POSTGRES" | sed "s#^\(postgres[a-z]*://[^/]*\)/[^?]*#\1/$PGDB#")
 	run postgres "$pgdsn" || status=1
 fi
