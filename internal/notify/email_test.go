@@ -11,6 +11,7 @@ import (
 	"affiliated/internal/ledger"
 	"affiliated/internal/mail"
 	"affiliated/internal/mail/smtptest"
+	"affiliated/internal/program"
 )
 
 // A sale sends one email to the affiliate and one to the owner, each
@@ -287,6 +288,40 @@ func TestPermanentFailureAndRetry(t *testing.T) {
 		}
 		if _, err := f.svc.Retry(context.Background(), m.ID); err == nil {
 			t.Fatal("retrying a sent message succeeded")
+		}
+	})
+}
+
+// The welcome email on approval carries the referral link and, when the
+// affiliate has one, the discount code for their audience, in both parts.
+func TestWelcomeEmail(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		bare := program.NewAffiliate()
+		bare.ProgramID, bare.Name, bare.Email = f.prog.ID, "Ben", "ben@example.com"
+		if err := f.progs.CreateAffiliate(ctx, bare); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []*program.Affiliate{f.anna, bare} {
+			if err := f.svc.Notify(ctx, ledger.Notice{Type: NoticeAffiliateApproved, Key: "approved:" + a.Code, AffiliateID: a.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drain(t, f.svc)
+		got := byRecipient(t, f.smtp.WaitFor(2, 10*time.Second))
+		anna, ben := got["anna@example.com"], got["ben@example.com"]
+		if len(anna) != 1 || len(ben) != 1 {
+			t.Fatalf("welcome emails by recipient: %v", keys(got))
+		}
+		for part, body := range map[string]string{"text": anna[0].Text, "html": anna[0].HTML} {
+			wantAll(t, "Anna's "+part, body, "Hi Anna", f.progs.ReferralURL(f.anna), "ANNA15", "https://go.example.com/portal")
+		}
+		for part, body := range map[string]string{"text": ben[0].Text, "html": ben[0].HTML} {
+			wantAll(t, "Ben's "+part, body, "Hi Ben", f.progs.ReferralURL(bare))
+			if strings.Contains(body, "discount code") {
+				t.Errorf("Ben has no coupon, yet his %s mentions a discount code:\n%s", part, body)
+			}
 		}
 	})
 }

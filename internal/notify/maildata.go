@@ -17,6 +17,7 @@ type mailData struct {
 	Name        string // the affiliate's name, or the address when there is none
 	Email       string
 	Code        string
+	Coupon      string // the discount code for their audience, when they have one
 	ReferralURL string
 	Program     string
 
@@ -91,7 +92,7 @@ func rate(bps int64) string {
 }
 
 func (s *Service) affiliateData(a *program.Affiliate, p *program.Program) *mailData {
-	d := &mailData{Name: a.Name, Email: a.Email, Code: a.Code, ReferralURL: s.cfg.Programs.ReferralURL(a),
+	d := &mailData{Name: a.Name, Email: a.Email, Code: a.Code, Coupon: a.CouponCode, ReferralURL: s.cfg.Programs.ReferralURL(a),
 		Program: p.Name, PortalURL: s.cfg.BaseURL + "/portal", AdminURL: s.cfg.BaseURL + "/admin"}
 	if d.Name == "" {
 		d.Name = a.Email
