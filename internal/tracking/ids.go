@@ -8,19 +8,42 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strings"
+	"time"
 )
 
-// referralIDLen is the length of a referral id: 128 random bits in
-// unpadded base64url. t.js checks the same shape (/^[A-Za-z0-9_-]{21}[AQgw]$/).
+// referralIDLen is the length of a referral id: 128 bits in unpadded
+// base64url. t.js checks the same shape (/^[A-Za-z0-9_-]{21}[AQgw]$/).
 const referralIDLen = 22
 
-// NewReferralID returns a new random referral id: 128 bits from
-// crypto/rand as 22 characters of unpadded base64url, safe in a URL, a
-// cookie and a Stripe client_reference_id.
-func NewReferralID() string {
+// A referral id starts with the time it was made, so that the ids of the
+// clicks of one batch sit next to each other in the clicks_referral index:
+// with fully random ids every click of a batch dirtied its own page of that
+// index, written again to the WAL at each commit (most of a batch's pages).
+// The prefix is idTimeChars capital letters, the time in units of
+// 2^idTimeShift ms in base 26, most significant first: capital letters sort
+// the same in base64url, bytes, and any collation. It wraps every 26^7 ×
+// 16 ms ≈ 4 years, which only costs locality. The other 86 bits are random.
+const (
+	idTimeChars = 7
+	idTimeShift = 4 // 16 ms
+)
+
+// NewReferralID returns a new referral id: 22 characters of unpadded
+// base64url, safe in a URL, a cookie and a Stripe client_reference_id; a
+// time prefix (see idTimeChars), then 86 bits from crypto/rand.
+func NewReferralID() string { return newReferralID(time.Now()) }
+
+func newReferralID(now time.Time) string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (Go 1.24+ crashes the program instead)
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var s [referralIDLen]byte
+	base64.RawURLEncoding.Encode(s[:], b[:])
+	t := uint64(now.UnixMilli()) >> idTimeShift
+	for i := idTimeChars - 1; i >= 0; i-- {
+		s[i] = 'A' + byte(t%26)
+		t /= 26
+	}
+	return string(s[:])
 }
 
 // ValidReferralID reports whether s has the exact shape of an id that

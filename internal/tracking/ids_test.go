@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewReferralID(t *testing.T) {
@@ -151,4 +152,40 @@ func FuzzAnonymizeIP(f *testing.F) {
 			t.Fatalf("%q: hash gave %q", ip, h)
 		}
 	})
+}
+
+// Ids made later sort after earlier ones by their time prefix, in bytes
+// (SQLite) and as base64url values, and the rest stays random.
+func TestReferralIDTimePrefix(t *testing.T) {
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	prev := newReferralID(base)
+	for i := 1; i < 3000; i++ {
+		at := base.Add(time.Duration(i) * 7 * time.Millisecond)
+		id := newReferralID(at)
+		if !ValidReferralID(id) || !jsReferralID.MatchString(id) {
+			t.Fatalf("newReferralID(%v) = %q: not valid", at, id)
+		}
+		p, q := prev[:idTimeChars], id[:idTimeChars]
+		if strings.Trim(q, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			t.Fatalf("prefix %q: not capital letters", q)
+		}
+		if q < p {
+			t.Fatalf("prefix of %v (%q) sorts before the one 7 ms earlier (%q)", at, q, p)
+		}
+		pb, _ := base64.RawURLEncoding.DecodeString(p[:4] + "AAAA")
+		qb, _ := base64.RawURLEncoding.DecodeString(q[:4] + "AAAA")
+		if string(qb) < string(pb) {
+			t.Fatalf("decoded prefix of %q sorts before %q's", q, p)
+		}
+		prev = id
+	}
+	// Same instant: same prefix, different ids.
+	a, b := newReferralID(base), newReferralID(base)
+	if a[:idTimeChars] != b[:idTimeChars] || a == b {
+		t.Fatalf("two ids at one instant: %q, %q", a, b)
+	}
+	// 16 ms apart: different prefixes.
+	if c := newReferralID(base.Add(16 * time.Millisecond)); c[:idTimeChars] == a[:idTimeChars] {
+		t.Fatalf("ids 16 ms apart share prefix %q", a[:idTimeChars])
+	}
 }
