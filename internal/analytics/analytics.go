@@ -5,9 +5,9 @@
 // click rollups kept by the click writer (hourly per affiliate and per
 // program, daily per affiliate, daily dimensions per affiliate and, by
 // trigger, per program), the sale rollups kept by triggers on the ledger's
-// orders and commissions (hourly per program, daily per affiliate), and
-// for the hours at a range's edges one affiliate's orders through a
-// covering index. Never the raw click log.
+// orders and commissions (hourly per program and per affiliate, daily per
+// affiliate), and for the hours at the edges of a top list's range the
+// orders of those hours through a covering index. Never the raw click log.
 //
 // Time zones. Sums are taken per UTC hour, or per local day of the owner's
 // zone (the UTC hour shifted by the zone's offset, one query per stretch

@@ -124,6 +124,12 @@ func TestOverviewMatchesRawTables(t *testing.T) {
 				From: time.Date(2026, 10, 20, 0, 0, 0, 0, ny), To: time.Date(2026, 11, 5, 0, 0, 0, 0, ny)}},
 			{name: "affiliate with the wrong program: nothing", q: analytics.Query{Interval: "day", Loc: ny, ProgramID: p1, AffiliateID: w.affs[3].ID,
 				From: time.Date(2026, 10, 20, 0, 0, 0, 0, ny), To: time.Date(2026, 11, 5, 0, 0, 0, 0, ny)}},
+			{name: "NY hours of the 25-hour day, one affiliate", q: analytics.Query{Interval: "hour", Loc: ny, AffiliateID: w.affs[0].ID,
+				From: time.Date(2026, 11, 1, 0, 0, 0, 0, ny), To: time.Date(2026, 11, 2, 0, 0, 0, 0, ny)}, points: 25},
+			{name: "Rome days over the change, one affiliate of the other program", q: analytics.Query{Loc: rome, AffiliateID: w.affs[5].ID,
+				From: time.Date(2026, 10, 19, 0, 0, 0, 0, rome), To: time.Date(2026, 11, 6, 0, 0, 0, 0, rome)}, points: 18},
+			{name: "Kolkata days, one affiliate", q: analytics.Query{Loc: kolkata, AffiliateID: w.affs[2].ID,
+				From: time.Date(2026, 10, 21, 0, 0, 0, 0, kolkata), To: time.Date(2026, 11, 3, 0, 0, 0, 0, kolkata)}, points: 13},
 			{name: "UTC, everything", q: analytics.Query{
 				From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, points: 61},
 			{name: "Kolkata days (half-hour offset)", q: analytics.Query{Loc: kolkata,
@@ -397,7 +403,7 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			t              time.Time
 			currency, kind string
 		}
-		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "click_program_hours": {}, "click_days": {}, "click_program_dims": {}}
+		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "sale_affiliate_hours": {}, "click_program_hours": {}, "click_days": {}, "click_program_dims": {}}
 		add := func(table string, k sk, v [4]int64) {
 			cur := want[table][k]
 			for i := range v {
@@ -409,6 +415,7 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			v := [4]int64{1, o.gross, o.net, o.commission}
 			add("sale_hours", sk{0, o.program, o.at.Truncate(time.Hour), o.currency, o.kind}, v)
 			add("sale_days", sk{o.affiliate, o.program, day(o.at), o.currency, o.kind}, v)
+			add("sale_affiliate_hours", sk{o.affiliate, o.program, o.at.Truncate(time.Hour), o.currency, o.kind}, v)
 		}
 		for _, c := range rawClicks {
 			var s sums
@@ -424,8 +431,10 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			}
 		}
 		queries := map[string]string{
-			"sale_hours":          `select 0, program_id, hour, currency, kind, orders, gross, net, commission from sale_hours`,
-			"sale_days":           `select affiliate_id, program_id, day, currency, kind, orders, gross, net, commission from sale_days`,
+			"sale_hours": `select 0, program_id, hour, currency, kind, orders, gross, net, commission from sale_hours`,
+			"sale_days":  `select affiliate_id, program_id, day, currency, kind, orders, gross, net, commission from sale_days`,
+			"sale_affiliate_hours": `select affiliate_id, program_id, hour, currency, kind, orders, gross, net, commission
+				from sale_affiliate_hours`,
 			"click_program_hours": `select 0, program_id, hour, '', '', clicks, uniques, bots, 0 from click_program_hours`,
 			"click_days":          `select affiliate_id, program_id, day, '', '', clicks, uniques, bots, 0 from click_days`,
 			"click_program_dims":  `select 0, program_id, day, dim, value, clicks, 0, 0, 0 from click_program_dims`,

@@ -152,19 +152,18 @@ func (q *Query) salesWhere(args *[]any, from, to time.Time) string {
 // sales calls fn with the attributed sales of each group of q's range, by
 // currency and kind (sale or renewal), grouped by when the payment
 // occurred and keyed by the group's start (see group.at): from the
-// per-program hourly rollup, or, for one affiliate, from its orders.
+// per-program hourly rollup, or, for one affiliate, from the per-affiliate
+// one.
 func (s *Service) sales(ctx context.Context, q *Query, fn func(at time.Time, r salesRow)) error {
+	table := "sale_hours"
+	if q.AffiliateID != 0 {
+		table = "sale_affiliate_hours"
+	}
 	for _, g := range q.groups() {
 		var args []any
-		var query string
-		if q.AffiliateID == 0 {
-			where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
-			query = `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "hour") + `, currency, kind,
-				sum(orders), sum(gross), sum(net), sum(commission) from sale_hours where ` + where + ` group by 1, 2, 3`
-		} else {
-			query = `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "o.occurred_at") + `, ` + salesSelect +
-				q.salesWhere(&args, g.from, g.to) + ` group by 1, 2, 3`
-		}
+		where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
+		query := `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "hour") + `, currency, kind,
+			sum(orders), sum(gross), sum(net), sum(commission) from ` + table + ` where ` + where + ` group by 1, 2, 3`
 		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
 		if err != nil {
 			return err

@@ -153,7 +153,8 @@ func (s *Service) AffiliateTotals(ctx context.Context, q Query, ids []int64) (ma
 // aligned range, for every affiliate in q's scope or, when ids is not
 // empty, for those alone; it also returns the net revenue per currency.
 // Whole UTC days come from the daily rollups (click_days, sale_days), the
-// hours at the edges from the hourly one and the orders themselves.
+// hours at the edges from the hourly ones (click_rollups, and
+// sale_affiliate_hours for listed affiliates) or the orders themselves.
 func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[int64]*AffiliateStats, map[string]int64, error) {
 	by := map[int64]*AffiliateStats{}
 	get := func(id int64) *AffiliateStats {
@@ -209,10 +210,17 @@ func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[
 			from click_rollups where `+where+` group by affiliate_id`, args, addClicks); err != nil {
 			return nil, nil, err
 		}
-		args = nil
-		where = q.salesWhere(&args, e[0], e[1]) + among("o.", &args)
-		if err := s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select o.affiliate_id, `+salesSelect+
-			where+` group by 1, 2, 3`, args, addSales); err != nil {
+		// The listed affiliates' hours from their rollup (keyed by
+		// affiliate); every affiliate's from the orders of those hours,
+		// through the per-program covering index.
+		query := `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
+			sum(gross), sum(net), sum(commission) from sale_affiliate_hours where ` + where + ` group by 1, 2, 3`
+		if len(ids) == 0 {
+			args = nil
+			query = `/* analytics.Service.perAffiliate */ select o.affiliate_id, ` + salesSelect +
+				q.salesWhere(&args, e[0], e[1]) + ` group by 1, 2, 3`
+		}
+		if err := s.scanSales(ctx, query, args, addSales); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -238,6 +238,66 @@ func (w *world) writeSales(r *rand.Rand, n int, clicks []tracking.Click) {
 	if held != 1 {
 		w.t.Fatalf("%d held commissions, want the self-referral", held)
 	}
+	w.reattribute(r)
+}
+
+// reattribute moves some attributed orders to another affiliate (of
+// either program), with their commissions, changing, removing or adding a
+// commission on the way, and refunds part of some: changes made in SQL,
+// whoever makes them, that the rollups' triggers must follow.
+func (w *world) reattribute(r *rand.Rand) {
+	w.t.Helper()
+	ctx := context.Background()
+	rows, err := w.d.R(ctx).QueryContext(ctx, `select o.id, coalesce(c.id, 0) from orders o left join commissions c on c.order_id = o.id
+		where o.has_sale and o.affiliate_id is not null order by o.id`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var orders, comms []int64
+	for rows.Next() {
+		var o, c int64
+		if err := rows.Scan(&o, &c); err != nil {
+			w.t.Fatal(err)
+		}
+		orders, comms = append(orders, o), append(comms, c)
+	}
+	rows.Close()
+	err = w.d.TX(ctx, func(ctx context.Context) error {
+		q := w.d.Q(ctx)
+		for n := range 20 {
+			i := r.IntN(len(orders))
+			a := w.affs[r.IntN(len(w.affs))]
+			if _, err := q.ExecContext(ctx, `update orders set affiliate_id = $1, program_id = $2, attributed_by = 'manual',
+				refunded_gross = refunded_gross + $3, refunded_net = refunded_net + $3 where id = $4`,
+				a.ID, a.ProgramID, int64(n%3)*100, orders[i]); err != nil {
+				return err
+			}
+			switch {
+			case comms[i] == 0:
+				if _, err := q.ExecContext(ctx, `insert into commissions (order_id, affiliate_id, program_id, currency, amount, payable_at, created_at)
+					select id, affiliate_id, program_id, currency, 123, occurred_at, occurred_at from orders where id = $1`, orders[i]); err != nil {
+					return err
+				}
+			case n%4 == 0:
+				if _, err := q.ExecContext(ctx, `delete from ledger_entries where commission_id = $1`, comms[i]); err != nil {
+					return err
+				}
+				if _, err := q.ExecContext(ctx, `delete from commissions where id = $1`, comms[i]); err != nil {
+					return err
+				}
+			default:
+				if _, err := q.ExecContext(ctx, `update commissions set affiliate_id = $1, program_id = $2, amount = amount / 2 + $3 where id = $4`,
+					a.ID, a.ProgramID, n, comms[i]); err != nil {
+					return err
+				}
+			}
+			comms[i] = -1 // changed: not again
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // rawOrder is an attributed payment as the raw tables hold it.

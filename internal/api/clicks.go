@@ -66,12 +66,8 @@ func (a *API) affiliateStats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a.Ledger != nil {
-		sales, err := a.Ledger.Sales(r.Context(), id, s.From, s.To)
-		if err != nil {
+		if err := a.Ledger.AddSales(r.Context(), s, id, loc); err != nil {
 			return err
-		}
-		for _, sale := range sales {
-			s.AddSale(sale.At, loc, sale.Currency, sale.Gross, sale.Net, sale.Commission)
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, s)

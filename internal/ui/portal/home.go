@@ -86,12 +86,8 @@ func (p *Portal) performance(ctx context.Context, me *program.Affiliate, rng ui.
 	if err != nil {
 		return nil, err
 	}
-	sales, err := p.cfg.Ledger.Sales(ctx, me.ID, s.From, s.To)
-	if err != nil {
+	if err := p.cfg.Ledger.AddSales(ctx, s, me.ID, time.UTC); err != nil {
 		return nil, err
-	}
-	for _, sale := range sales {
-		s.AddSale(sale.At, time.UTC, sale.Currency, sale.Gross, sale.Net, sale.Commission)
 	}
 	perf := &performance{Range: rng, Clicks: s.Totals.Clicks, Uniques: s.Totals.Uniques, Conversions: s.Totals.Conversions}
 	perf.Rate = ui.Percent(s.Totals.Conversions, s.Totals.Uniques)
