@@ -92,11 +92,16 @@ func utcDay(t time.Time) time.Time {
 // Save adds the counters to click_dims through the transaction in ctx (or
 // alone when there is none).
 func (m DimCounts) Save(ctx context.Context, d *db.DB) error {
+	return upsertCounts(ctx, d, "click_dims", []string{"affiliate_id", "dim", "day", "value", "program_id"}, 4, []string{"clicks"}, m.rows())
+}
+
+// rows returns the counters as rows of click_dims, in key order.
+func (m DimCounts) rows() []countRow {
 	rows := make([]countRow, 0, len(m))
 	for k, n := range m {
 		rows = append(rows, countRow{key: []any{k.AffiliateID, k.Dim, k.Day, k.Value, k.ProgramID}, counts: []int64{n}})
 	}
-	return upsertCounts(ctx, d, "click_dims", []string{"affiliate_id", "dim", "day", "value", "program_id"}, 4, []string{"clicks"}, rows)
+	return sortRows(rows)
 }
 
 // Counts are human clicks, their unique visitors, and bot clicks.
@@ -158,21 +163,31 @@ func (r *Rollups) Add(c Click) {
 // Save adds every counter to its table through the transaction in ctx.
 func (r *Rollups) Save(ctx context.Context, d *db.DB) error {
 	cols := []string{"clicks", "uniques", "bots"}
-	hours := make([]countRow, 0, len(r.hours))
-	for k, n := range r.hours {
-		hours = append(hours, countRow{key: []any{k.program, k.hour}, counts: []int64{n.Clicks, n.Uniques, n.Bots}})
-	}
-	if err := upsertCounts(ctx, d, "click_program_hours", []string{"program_id", "hour"}, 2, cols, hours); err != nil {
+	if err := upsertCounts(ctx, d, "click_program_hours", []string{"program_id", "hour"}, 2, cols, r.hourRows()); err != nil {
 		return err
 	}
-	days := make([]countRow, 0, len(r.days))
-	for k, n := range r.days {
-		days = append(days, countRow{key: []any{k.affiliate, k.program, k.day}, counts: []int64{n.Clicks, n.Uniques, n.Bots}})
-	}
-	if err := upsertCounts(ctx, d, "click_days", []string{"affiliate_id", "program_id", "day"}, 3, cols, days); err != nil {
+	if err := upsertCounts(ctx, d, "click_days", []string{"affiliate_id", "program_id", "day"}, 3, cols, r.dayRows()); err != nil {
 		return err
 	}
 	return r.Dims.Save(ctx, d)
+}
+
+// hourRows returns the rows of click_program_hours, in key order.
+func (r *Rollups) hourRows() []countRow {
+	rows := make([]countRow, 0, len(r.hours))
+	for k, n := range r.hours {
+		rows = append(rows, countRow{key: []any{k.program, k.hour}, counts: []int64{n.Clicks, n.Uniques, n.Bots}})
+	}
+	return sortRows(rows)
+}
+
+// dayRows returns the rows of click_days, in key order.
+func (r *Rollups) dayRows() []countRow {
+	rows := make([]countRow, 0, len(r.days))
+	for k, n := range r.days {
+		rows = append(rows, countRow{key: []any{k.affiliate, k.program, k.day}, counts: []int64{n.Clicks, n.Uniques, n.Bots}})
+	}
+	return sortRows(rows)
 }
 
 // countRow is one row of counters: its key values, then its counts.
@@ -190,14 +205,7 @@ const rowsPerStatement = 500
 // stored on insert). Rows are written in key order, so two writers
 // (replicas) touch shared rows in the same order and cannot deadlock.
 func upsertCounts(ctx context.Context, d *db.DB, table string, keyCols []string, conflictCols int, countCols []string, rows []countRow) error {
-	slices.SortFunc(rows, func(a, b countRow) int {
-		for i := range a.key {
-			if c := compareKey(a.key[i], b.key[i]); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
+	sortRows(rows)
 	width := len(keyCols) + len(countCols)
 	var set []string
 	for _, c := range countCols {
@@ -240,6 +248,19 @@ func upsertCounts(ctx context.Context, d *db.DB, table string, keyCols []string,
 		}
 	}
 	return nil
+}
+
+// sortRows sorts rows by key and returns them.
+func sortRows(rows []countRow) []countRow {
+	slices.SortFunc(rows, func(a, b countRow) int {
+		for i := range a.key {
+			if c := compareKey(a.key[i], b.key[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return rows
 }
 
 func compareKey(a, b any) int {

@@ -1,12 +1,10 @@
 package tracking
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,14 +276,42 @@ func (w *Writer) closed() error {
 	return nil
 }
 
+// rollupSums is a batch's increments of click_rollups, per affiliate and hour.
+type rollupSums map[rollupKey]*rollup
+
 type rollupKey struct {
 	affiliate int64
 	hour      time.Time
 }
 
 type rollup struct {
-	program               int64
-	clicks, uniques, bots int64
+	program int64
+	Counts
+}
+
+func sumRollups(batch []pending) rollupSums {
+	sums := rollupSums{}
+	for _, p := range batch {
+		c := p.c
+		k := rollupKey{c.AffiliateID, c.At.Truncate(time.Hour)}
+		r := sums[k]
+		if r == nil {
+			r = &rollup{program: c.ProgramID}
+			sums[k] = r
+		}
+		r.add(c)
+	}
+	return sums
+}
+
+// rows returns the rows of click_rollups, in key order: replicas upserting
+// the same rows in the same order never deadlock.
+func (s rollupSums) rows() []countRow {
+	rows := make([]countRow, 0, len(s))
+	for k, r := range s {
+		rows = append(rows, countRow{key: []any{k.affiliate, k.hour, r.program}, counts: []int64{r.Clicks, r.Uniques, r.Bots}})
+	}
+	return sortRows(rows)
 }
 
 const clickCols = 11
@@ -309,26 +335,10 @@ func (w *Writer) commit(ctx context.Context, batch []pending) error {
 		sb.WriteByte('$')
 		sb.WriteString(strconv.Itoa(n))
 	}
+	if w.db.Dialect() == db.Postgres {
+		return w.commitPostgres(ctx, batch)
+	}
 	return w.db.TX(ctx, func(ctx context.Context) error {
-		sums := map[rollupKey]*rollup{}
-		for _, p := range batch {
-			c := p.c
-			k := rollupKey{c.AffiliateID, c.At.Truncate(time.Hour)}
-			r := sums[k]
-			if r == nil {
-				r = &rollup{program: c.ProgramID}
-				sums[k] = r
-			}
-			switch {
-			case c.IsBot:
-				r.bots++
-			case c.IsUnique:
-				r.clicks++
-				r.uniques++
-			default:
-				r.clicks++
-			}
-		}
 		var sb strings.Builder
 		for rows := range slices.Chunk(batch, maxRowsPerInsert) {
 			sb.Reset()
@@ -355,37 +365,9 @@ func (w *Writer) commit(ctx context.Context, batch []pending) error {
 				return fmt.Errorf("insert clicks: %w", err)
 			}
 		}
-		// In a fixed order, so replicas upserting the same rows never deadlock.
-		keys := slices.SortedFunc(maps.Keys(sums), func(a, b rollupKey) int {
-			if c := cmp.Compare(a.affiliate, b.affiliate); c != 0 {
-				return c
-			}
-			return a.hour.Compare(b.hour)
-		})
-		for part := range slices.Chunk(keys, maxRowsPerInsert) {
-			sb.Reset()
-			sb.WriteString(`/* tracking.Writer.commit */ insert into click_rollups (affiliate_id, program_id, hour, clicks, uniques, bots) values `)
-			args := make([]any, 0, len(part)*6)
-			for i, k := range part {
-				r := sums[k]
-				if i > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteByte('(')
-				for j := 1; j <= 6; j++ {
-					if j > 1 {
-						sb.WriteByte(',')
-					}
-					param(&sb, i*6+j)
-				}
-				sb.WriteByte(')')
-				args = append(args, k.affiliate, r.program, k.hour, r.clicks, r.uniques, r.bots)
-			}
-			sb.WriteString(` on conflict (affiliate_id, hour) do update set clicks = click_rollups.clicks + excluded.clicks,
-			uniques = click_rollups.uniques + excluded.uniques, bots = click_rollups.bots + excluded.bots`)
-			if _, err := w.db.Q(ctx).ExecContext(ctx, sb.String(), args...); err != nil {
-				return fmt.Errorf("update rollups: %w", err)
-			}
+		if err := upsertCounts(ctx, w.db, "click_rollups", []string{"affiliate_id", "hour", "program_id"}, 2,
+			[]string{"clicks", "uniques", "bots"}, sumRollups(batch).rows()); err != nil {
+			return err
 		}
 		return w.commitDims(ctx, batch)
 	})
