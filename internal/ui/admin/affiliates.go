@@ -18,7 +18,7 @@ import (
 )
 
 // affiliatesPage is how many affiliates a page of the list shows: their
-// figures are read together, their balances one affiliate at a time.
+// figures and their balances are read together.
 const affiliatesPage = 50
 
 // affiliateFilter is the list's filter, read from the query.
@@ -83,13 +83,14 @@ func (c *Console) affiliateRows(ctx context.Context, f affiliateFilter, p period
 	if err != nil {
 		return nil, "", err
 	}
+	balances, err := c.cfg.Ledger.BalancesOf(ctx, ids)
+	if err != nil {
+		return nil, "", err
+	}
 	rows := make([]affiliateRow, len(list))
 	for i, a := range list {
-		rows[i] = affiliateRow{Affiliate: a, Program: progs[a.ProgramID], Stats: stats[a.ID]}
+		rows[i] = affiliateRow{Affiliate: a, Program: progs[a.ProgramID], Stats: stats[a.ID], Balances: balances[a.ID]}
 		rows[i].Money = figures(rows[i].Stats.Money)
-		if rows[i].Balances, err = c.cfg.Ledger.Balances(ctx, a.ID); err != nil {
-			return nil, "", err
-		}
 	}
 	next := ""
 	if len(list) == limit {
