@@ -21,16 +21,18 @@ const referralIDLen = 22
 // index, written again to the WAL at each commit (most of a batch's pages).
 // The prefix is idTimeChars capital letters, the time in units of
 // 2^idTimeShift ms in base 26, most significant first: capital letters sort
-// the same in base64url, bytes, and any collation. It wraps every 26^7 ×
-// 16 ms ≈ 4 years, which only costs locality. The other 86 bits are random.
+// the same in base64url, bytes, and any collation. It wraps every 26^5 ×
+// 16 ms ≈ 2.2 days, which only costs a little locality (a batch's ids still
+// sit together, among the few older ids of the same prefix). The other 98
+// bits are random: an id stays unguessable (≥ 96 random bits).
 const (
-	idTimeChars = 7
+	idTimeChars = 5
 	idTimeShift = 4 // 16 ms
 )
 
 // NewReferralID returns a new referral id: 22 characters of unpadded
 // base64url, safe in a URL, a cookie and a Stripe client_reference_id; a
-// time prefix (see idTimeChars), then 86 bits from crypto/rand.
+// time prefix (see idTimeChars), then 98 bits from crypto/rand.
 func NewReferralID() string { return newReferralID(time.Now()) }
 
 func newReferralID(now time.Time) string {

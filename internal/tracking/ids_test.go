@@ -157,6 +157,11 @@ func FuzzAnonymizeIP(f *testing.F) {
 // Ids made later sort after earlier ones by their time prefix, in bytes
 // (SQLite) and as base64url values, and the rest stays random.
 func TestReferralIDTimePrefix(t *testing.T) {
+	// The prefix replaces idTimeChars of the 22 characters (6 bits each) of
+	// 128 random bits; the rest must stay at least 96 bits.
+	if random := 128 - 6*idTimeChars; random < 96 {
+		t.Fatalf("a referral id keeps %d random bits, want ≥ 96", random)
+	}
 	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	prev := newReferralID(base)
 	for i := 1; i < 3000; i++ {
