@@ -66,7 +66,7 @@ func (l *Ledger) AddSales(ctx context.Context, s *tracking.Series, affiliateID i
 	}
 	rows, err := l.DB.R(ctx).QueryContext(ctx, `/* ledger.AddSales */ select `+hour+`, currency, sum(orders), sum(gross),
 		sum(net), sum(commission) from sale_affiliate_hours where affiliate_id = $1 and hour >= $2 and hour < $3
-		group by 1, 2 order by 1`, affiliateID, db.Time(s.From), db.Time(s.To))
+		group by hour, currency order by hour`, affiliateID, db.Time(s.From), db.Time(s.To))
 	if err != nil {
 		return err
 	}
