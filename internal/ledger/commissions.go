@@ -174,10 +174,10 @@ func (l *Ledger) createCommission(ctx context.Context, o *Order, a *program.Affi
 	var id int64
 	err = l.DB.Q(ctx).QueryRowContext(ctx, `/* ledger.createCommission */
 		insert into commissions (order_id, affiliate_id, program_id, currency, rate_bps, flat_amount, amount, review,
-			payable_at, created_at)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id`,
+			payable_at, created_at, occurred_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id`,
 		o.ID, a.ID, p.ID, o.Currency, r.rateBps, r.flat, amount, review,
-		o.OccurredAt.AddDate(0, 0, p.HoldDays), l.now()).Scan(&id)
+		o.OccurredAt.AddDate(0, 0, p.HoldDays), l.now(), o.OccurredAt).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("insert commission: %w", err)
 	}

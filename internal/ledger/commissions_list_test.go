@@ -65,7 +65,9 @@ func oracleCommissions(ctx context.Context, l *Ledger, f CommissionFilter) ([]*C
 
 // For random ledgers and random filters (affiliate, program, status,
 // platform, a range of order times, a cursor, a page size), Commissions
-// lists what the straightforward query lists, with the same statuses.
+// lists what the straightforward query lists, with the same statuses; a
+// commission's occurred_at stays its order's, even when the order's
+// changes.
 func TestPropertyCommissions(t *testing.T) {
 	runs, steps := 3, 80
 	if testing.Short() {
@@ -87,6 +89,17 @@ func TestPropertyCommissions(t *testing.T) {
 			start := f.now
 			for range steps {
 				what := w.step()
+				if r.IntN(10) == 0 {
+					what += ", " + moveOrder(t, f, r)
+				}
+				var wrong int
+				if err := f.d.R(w.ctx()).QueryRowContext(w.ctx(), `select count(*) from commissions c join orders o on o.id = c.order_id
+					where c.occurred_at is null or c.occurred_at <> o.occurred_at`).Scan(&wrong); err != nil {
+					t.Fatal(err)
+				}
+				if wrong > 0 {
+					t.Fatalf("seed %d, after %s: %d commissions' occurred_at differ from their orders'", seed, what, wrong)
+				}
 				for range 3 {
 					cf := CommissionFilter{Status: statuses[r.IntN(len(statuses))], Limit: []int{0, 1, 3, 10}[r.IntN(4)]}
 					if r.IntN(2) == 0 {
@@ -123,6 +136,24 @@ func TestPropertyCommissions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// moveOrder changes the time of a random order with a commission, as no
+// code does yet: the commission's copy must follow.
+func moveOrder(t *testing.T, f *fixture, r *rand.Rand) string {
+	ctx := context.Background()
+	var id int64
+	var at time.Time
+	err := f.d.R(ctx).QueryRowContext(ctx, `select o.id, o.occurred_at from orders o join commissions c on c.order_id = o.id
+		order by o.id limit 1 offset $1`, r.IntN(5)).Scan(&id, &at)
+	if err != nil {
+		return "no order to move"
+	}
+	at = db.Time(at.Add(time.Duration(r.Int64N(int64(48*time.Hour))) - 24*time.Hour))
+	if _, err := f.d.Q(ctx).ExecContext(ctx, `update orders set occurred_at = $1 where id = $2`, at, id); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("order %d moved to %s", id, at)
 }
 
 func listed(cs []*Commission) string {

@@ -107,17 +107,16 @@ func (l *Ledger) Commissions(ctx context.Context, f CommissionFilter) ([]*Commis
 	if f.ProgramID != 0 {
 		conds = append(conds, "c.program_id = "+param(&args, f.ProgramID))
 	}
-	if f.Platform != "" || !f.From.IsZero() || !f.To.IsZero() {
-		from += " join orders o on o.id = c.order_id"
-	}
 	if f.Platform != "" {
+		from += " join orders o on o.id = c.order_id"
 		conds = append(conds, "o.platform = "+param(&args, f.Platform))
 	}
+	// A commission's occurred_at is its order's (kept so by triggers).
 	if !f.From.IsZero() {
-		conds = append(conds, "o.occurred_at >= "+param(&args, db.Time(f.From)))
+		conds = append(conds, "c.occurred_at >= "+param(&args, db.Time(f.From)))
 	}
 	if !f.To.IsZero() {
-		conds = append(conds, "o.occurred_at < "+param(&args, db.Time(f.To)))
+		conds = append(conds, "c.occurred_at < "+param(&args, db.Time(f.To)))
 	}
 	if f.Status != "" {
 		pre, ok := statusConds[f.Status]
