@@ -17,8 +17,8 @@ func TestNewReferralID(t *testing.T) {
 			t.Fatalf("NewReferralID() = %q: not valid", id)
 		}
 		b, err := base64.RawURLEncoding.Strict().DecodeString(id)
-		if err != nil || len(b) < 12 {
-			t.Fatalf("NewReferralID() = %q: %d bytes, %v; want ≥ 96 bits", id, len(b), err)
+		if err != nil || len(b) != 16 {
+			t.Fatalf("NewReferralID() = %q: %d bytes, %v; want 16 (a time prefix and 98 random bits)", id, len(b), err)
 		}
 		if seen[id] {
 			t.Fatalf("NewReferralID() repeated %q", id)
