@@ -15,6 +15,23 @@ import (
 	"affiliated/internal/program"
 )
 
+// oracleStatusSQL is how statusSQL derived a status before.
+const oracleStatusSQL = `case
+	when c.review = 'rejected' then 'rejected'
+	when c.review = 'held' then 'held'
+	when exists (select 1 from ledger_entries e join payout_entries pe on pe.entry_id = e.id join payouts p on p.id = pe.payout_id
+		where e.commission_id = c.id and e.kind = 'earned' and p.status = 'paid') then 'paid'
+	when exists (select 1 from ledger_entries e join payout_entries pe on pe.entry_id = e.id
+		where e.commission_id = c.id and e.kind = 'earned') then 'in_payout'
+	when c.amount = 0 and exists (select 1 from ledger_entries e where e.commission_id = c.id and e.kind = 'reversed') then 'reversed'
+	when c.payable_at > $1 then 'pending'
+	else 'payable' end`
+
+const oracleSelect = `select c.id, c.order_id, c.affiliate_id, c.program_id, o.platform, o.order_ref, o.product_name,
+	o.gross, o.net, c.currency, c.rate_bps, c.flat_amount, c.amount, ` + oracleStatusSQL + ` as status, c.review, c.payable_at, c.created_at,
+	o.occurred_at
+	from commissions c join orders o on o.id = c.order_id`
+
 // oracleCommissions is Commissions as it was before it chose the page
 // first: the status of every commission the filter selects, then the page.
 func oracleCommissions(ctx context.Context, l *Ledger, f CommissionFilter) ([]*Commission, string, error) {
@@ -38,7 +55,7 @@ func oracleCommissions(ctx context.Context, l *Ledger, f CommissionFilter) ([]*C
 	if !f.To.IsZero() {
 		conds = append(conds, "o.occurred_at < "+param(&args, db.Time(f.To)))
 	}
-	q := `/* ledger.oracleCommissions */ select * from (` + commissionSelect + ` where ` + strings.Join(conds, " and ") + `) x`
+	q := `/* ledger.oracleCommissions */ select * from (` + oracleSelect + ` where ` + strings.Join(conds, " and ") + `) x`
 	if f.Status != "" {
 		q += ` where x.status = ` + param(&args, f.Status)
 	}
