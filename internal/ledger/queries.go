@@ -421,35 +421,3 @@ func (l *Ledger) Review(ctx context.Context, commissionID int64, approve bool) e
 		return l.Programs.Audit.Record(ctx, action, "commission", commissionID, nil)
 	})
 }
-
-// Sale is one attributed sale or renewal, for time series.
-type Sale struct {
-	At         time.Time
-	Currency   string
-	Gross, Net int64 // after refunds
-	Commission int64
-}
-
-// Sales returns an affiliate's sales and renewals in [from, to), with
-// refunds taken off and the commission as it stands now.
-func (l *Ledger) Sales(ctx context.Context, affiliateID int64, from, to time.Time) ([]Sale, error) {
-	rows, err := l.DB.R(ctx).QueryContext(ctx, `/* ledger.Sales */
-		select o.occurred_at, o.currency, o.gross - o.refunded_gross, o.net - o.refunded_net, coalesce(c.amount, 0)
-		from orders o left join commissions c on c.order_id = o.id
-		where o.affiliate_id = $1 and o.has_sale and o.occurred_at >= $2 and o.occurred_at < $3 order by o.occurred_at`,
-		affiliateID, db.Time(from), db.Time(to))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Sale
-	for rows.Next() {
-		var s Sale
-		if err := rows.Scan(&s.At, &s.Currency, &s.Gross, &s.Net, &s.Commission); err != nil {
-			return nil, err
-		}
-		s.At = s.At.UTC()
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}

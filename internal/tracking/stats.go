@@ -62,33 +62,6 @@ type Totals struct {
 	Money       map[string]*Amount `json:"money,omitempty"`
 }
 
-// AddSale adds one conversion at time at to the series.
-func (s *Series) AddSale(at time.Time, loc *time.Location, currency string, gross, net, commission int64) {
-	start := bucket(at, s.Interval, loc)
-	for i := range s.Points {
-		p := &s.Points[i]
-		if !p.Start.Equal(start) {
-			continue
-		}
-		p.Conversions++
-		s.Totals.Conversions++
-		for _, m := range []*map[string]*Amount{&p.Money, &s.Totals.Money} {
-			if *m == nil {
-				*m = map[string]*Amount{}
-			}
-			a := (*m)[currency]
-			if a == nil {
-				a = &Amount{}
-				(*m)[currency] = a
-			}
-			a.Gross += gross
-			a.Net += net
-			a.Commission += commission
-		}
-		return
-	}
-}
-
 // SeriesQuery selects a series. Exactly one of AffiliateID and ProgramID
 // may be set; neither means every affiliate.
 type SeriesQuery struct {
