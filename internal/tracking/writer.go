@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -322,19 +321,9 @@ const clickCols = 11
 // inserted would be retried forever.
 const maxRowsPerInsert = 500
 
-// commit writes one batch of clicks and their rollup increments in one transaction.
+// commit writes one batch of clicks and their rollup increments in one
+// transaction (on PostgreSQL, one statement: see commitPostgres).
 func (w *Writer) commit(ctx context.Context, batch []pending) error {
-	// SQLite reads "$1" as a named parameter and resolves each name with a
-	// linear search, so a statement with n of them takes O(n²) to prepare:
-	// 300 ms for 500 clicks. Anonymous "?" are numbered as they come.
-	param := func(sb *strings.Builder, n int) {
-		if w.db.Dialect() == db.SQLite {
-			sb.WriteByte('?')
-			return
-		}
-		sb.WriteByte('$')
-		sb.WriteString(strconv.Itoa(n))
-	}
 	if w.db.Dialect() == db.Postgres {
 		return w.commitPostgres(ctx, batch)
 	}
@@ -351,11 +340,14 @@ func (w *Writer) commit(ctx context.Context, batch []pending) error {
 					sb.WriteByte(',')
 				}
 				sb.WriteByte('(')
-				for j := 1; j <= clickCols; j++ {
-					if j > 1 {
+				// Anonymous parameters: SQLite resolves each "$N" by a linear
+				// search of the names, so a statement with n of them takes
+				// O(n²) to prepare (300 ms for 500 clicks).
+				for j := range clickCols {
+					if j > 0 {
 						sb.WriteByte(',')
 					}
-					param(&sb, i*clickCols+j)
+					sb.WriteByte('?')
 				}
 				sb.WriteByte(')')
 				args = append(args, c.ReferralID, c.AffiliateID, c.ProgramID, c.At, c.Referrer,
