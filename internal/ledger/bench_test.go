@@ -4,11 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	"affiliated/internal/db"
+	"affiliated/internal/db/dbtest"
 )
 
 // BenchmarkReads times the console's ledger reads on a filled database
@@ -17,19 +16,8 @@ import (
 // of the largest affiliate and of a page of affiliates, and pages of its
 // commissions.
 func BenchmarkReads(b *testing.B) {
-	dsn := os.Getenv("AFFILIATED_BENCH_DB")
-	if dsn == "" {
-		b.Skip("AFFILIATED_BENCH_DB is not set")
-	}
+	d := dbtest.Filled(b)
 	ctx := context.Background()
-	d, err := db.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	l := &Ledger{DB: d, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var ids []int64
 	rows, err := d.R(ctx).QueryContext(ctx, `select id from affiliates order by id limit 50`)

@@ -103,3 +103,18 @@ func newPostgresDB(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// EnvBench names the variable holding the DSN of a filled database (a
+// copy of an `affiliated demo` database) for benchmarks of reads at scale.
+const EnvBench = "AFFILIATED_BENCH_DB"
+
+// Filled opens and migrates the database AFFILIATED_BENCH_DB names, closed
+// when b ends, or skips b when it is not set.
+func Filled(b testing.TB) *db.DB {
+	b.Helper()
+	dsn := os.Getenv(EnvBench)
+	if dsn == "" {
+		b.Skip(EnvBench + " is not set")
+	}
+	return open(b, dsn)
+}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"affiliated/internal/auth"
 	"affiliated/internal/db"
+	"affiliated/internal/db/dbtest"
 	"affiliated/internal/server/servertest"
 )
 
@@ -22,19 +22,8 @@ import (
 //
 // scripts/bench-dashboard.sh measures the same pages' latency over HTTP.
 func BenchmarkPages(b *testing.B) {
-	dsn := os.Getenv("AFFILIATED_BENCH_DB")
-	if dsn == "" {
-		b.Skip("AFFILIATED_BENCH_DB is not set")
-	}
+	d := dbtest.Filled(b)
 	ctx := context.Background()
-	d, err := db.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	// servertest.Start creates a token named "test": revoke an earlier run's.
 	if _, err := d.Q(ctx).ExecContext(ctx, `update api_tokens set revoked_at = $1 where name = 'test' and revoked_at is null`, db.Time(time.Now())); err != nil {
 		b.Fatal(err)
