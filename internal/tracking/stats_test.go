@@ -2,6 +2,7 @@ package tracking_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -352,6 +353,96 @@ func TestCountsAndReferralClick(t *testing.T) {
 		}
 		if _, ok, err := s.ReferralClick(ctx, tracking.NewReferralID(), t0.Add(time.Hour), false); ok || err != nil {
 			t.Errorf("unknown referral: ok %v err %v", ok, err)
+		}
+	})
+}
+
+// TestClicksMergedAcrossPrograms: without an affiliate or program filter
+// the log merges each program's pages; paged at any limit it must be the
+// whole table in (at, id) order, as a query of clicks says.
+func TestClicksMergedAcrossPrograms(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		affs := []*program.Affiliate{f.ann, f.bob}
+		for _, slug := range []string{"second", "third"} {
+			p := program.NewProgram()
+			p.Name, p.Slug, p.DestinationURL = slug, slug, "https://"+slug+".example.com/"
+			if err := f.store.CreateProgram(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			a := program.NewAffiliate()
+			a.ProgramID, a.Code, a.Email = p.ID, slug+"-aff", slug+"@example.com"
+			if err := f.store.CreateAffiliate(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			affs = append(affs, a)
+		}
+		rng := rand.New(rand.NewPCG(3, 7))
+		base := utc("2026-11-20T10:00:00Z")
+		var clicks []tracking.Click
+		for range 120 {
+			// Few distinct instants: ties across programs are ordered by id.
+			at := base.Add(time.Duration(rng.IntN(20)) * time.Second)
+			clicks = append(clicks, f.click(affs[rng.IntN(len(affs))], at))
+		}
+		for len(clicks) > 0 {
+			n := min(len(clicks), 1+rng.IntN(30))
+			commit(t, d, clicks[:n]...)
+			clicks = clicks[n:]
+		}
+		from, to := base.Add(5*time.Second), base.Add(15*time.Second)
+		want := func(ranged bool) []int64 {
+			q := `select id from clicks order by at, id`
+			var args []any
+			if ranged {
+				q = `select id from clicks where at >= $1 and at < $2 order by at, id`
+				args = []any{from, to}
+			}
+			rows, err := d.R(ctx).QueryContext(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			return ids
+		}
+		s := &tracking.Stats{DB: d}
+		for _, ranged := range []bool{false, true} {
+			for _, limit := range []int{1, 4, 17, 1000} {
+				q := tracking.ClickQuery{Limit: limit}
+				if ranged {
+					q.From, q.To = from, to
+				}
+				var got []int64
+				for pages := 0; pages < 200; pages++ {
+					page, next, err := s.Clicks(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page) > limit {
+						t.Fatalf("page of %d, limit %d", len(page), limit)
+					}
+					for _, c := range page {
+						got = append(got, c.ID)
+					}
+					if next == "" {
+						break
+					}
+					q.Cursor = next
+				}
+				if w := want(ranged); !slices.Equal(got, w) {
+					t.Errorf("ranged %v, limit %d: %d clicks %v\nwant %d %v", ranged, limit, len(got), got, len(w), w)
+				}
+			}
 		}
 	})
 }
