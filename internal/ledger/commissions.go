@@ -171,16 +171,20 @@ func (l *Ledger) createCommission(ctx context.Context, o *Order, a *program.Affi
 		whole.RefundedNet = 0
 		earned = r.amount(&whole)
 	}
-	var id int64
+	c := &Commission{OrderID: o.ID, AffiliateID: a.ID, ProgramID: p.ID, Platform: o.Platform, OrderRef: o.OrderRef,
+		ProductName: o.ProductName, OrderGross: o.Gross, OrderNet: o.Net, Currency: o.Currency, RateBps: r.rateBps,
+		FlatAmount: r.flat, Amount: amount, Review: review, PayableAt: o.OccurredAt.AddDate(0, 0, p.HoldDays),
+		CreatedAt: l.now(), OccurredAt: o.OccurredAt}
 	err = l.DB.Q(ctx).QueryRowContext(ctx, `/* ledger.createCommission */
 		insert into commissions (order_id, affiliate_id, program_id, currency, rate_bps, flat_amount, amount, review,
 			payable_at, created_at, occurred_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id`,
-		o.ID, a.ID, p.ID, o.Currency, r.rateBps, r.flat, amount, review,
-		o.OccurredAt.AddDate(0, 0, p.HoldDays), l.now(), o.OccurredAt).Scan(&id)
+		c.OrderID, c.AffiliateID, c.ProgramID, c.Currency, c.RateBps, c.FlatAmount, c.Amount, c.Review,
+		c.PayableAt, c.CreatedAt, c.OccurredAt).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("insert commission: %w", err)
 	}
+	id := c.ID
 	why := fmt.Sprintf("%s %s %s", o.Kind, o.Platform, o.OrderRef)
 	if err := l.entry(ctx, id, a.ID, o.Currency, earned, EntryEarned, why, nil); err != nil {
 		return err
@@ -191,8 +195,19 @@ func (l *Ledger) createCommission(ctx context.Context, o *Order, a *program.Affi
 			return err
 		}
 	}
+	// The status statusSQL derives for a commission in no payout yet.
+	switch {
+	case review == "held":
+		c.Status = StatusHeld
+	case amount == 0 && earned != amount: // its reversed entry is booked
+		c.Status = StatusReversed
+	case c.PayableAt.After(l.now()):
+		c.Status = StatusPending
+	default:
+		c.Status = StatusPayable
+	}
 	return l.notify(ctx, Notice{Type: "commission.created", Key: fmt.Sprintf("commission:%d:created", id),
-		CommissionID: id, OrderID: o.ID, AffiliateID: a.ID})
+		CommissionID: id, OrderID: o.ID, AffiliateID: a.ID, Commission: c, Order: o, Affiliate: a, Program: p})
 }
 
 func (l *Ledger) entry(ctx context.Context, commissionID, affiliateID int64, currency string, amount int64, kind, reason string, eventRow *int64) error {

@@ -30,6 +30,15 @@ type Notice struct {
 	OrderID      int64
 	AffiliateID  int64
 	PayoutID     int64
+
+	// What the ledger has at hand when it emits a commission.created
+	// notice, as Commission, Order and the program store would return
+	// them now: the notifier then need not read them again inside the
+	// transaction. nil when the ledger has not loaded them.
+	Commission *Commission
+	Order      *Order
+	Affiliate  *program.Affiliate
+	Program    *program.Program
 }
 
 // Notifier turns notices into outbox rows through the transaction in ctx.
