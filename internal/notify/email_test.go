@@ -325,3 +325,33 @@ func TestWelcomeEmail(t *testing.T) {
 		}
 	})
 }
+
+// A sale's emails are queued as their template and data and rendered when
+// sent: the mailbox shows a queued one as it will be sent, and what the
+// SMTP server receives is what the mailbox showed.
+func TestQueuedEmailShownAsSent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		f.sale("pi_1", "EUR", 9900)
+		queued, _, err := f.svc.Mailbox(context.Background(), Filter{Status: StatusQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(queued) != 2 {
+			t.Fatalf("%d queued emails, want 2", len(queued))
+		}
+		drain(t, f.svc)
+		sent := byRecipient(t, f.smtp.WaitFor(2, 10*time.Second))
+		norm := func(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+		for _, q := range queued {
+			wantAll(t, "queued html to "+q.Recipient, q.HTML, "€99.00", "Go in Practice")
+			m := sent[q.Recipient]
+			if len(m) != 1 {
+				t.Fatalf("%s received %d emails, want 1", q.Recipient, len(m))
+			}
+			if m[0].Subject != q.Subject || norm(m[0].Text) != norm(q.Text) || norm(m[0].HTML) != norm(q.HTML) {
+				t.Errorf("to %s: sent\n%s\n%s\nbut the mailbox showed\n%s\n%s", q.Recipient, m[0].Subject, m[0].Text, q.Subject, q.Text)
+			}
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"affiliated/internal/ledger"
+	"affiliated/internal/mail"
 	"affiliated/internal/program"
 )
 
@@ -93,20 +94,35 @@ func summary(a *program.Affiliate) affiliateSummary {
 	return affiliateSummary{ID: a.ID, ProgramID: a.ProgramID, Name: a.Name, Email: a.Email, Code: a.Code, Status: a.Status}
 }
 
+// commissionParts returns the commission of n with its order, affiliate and
+// program: those the notice carries (the ledger had them at hand), the
+// others read through the transaction in ctx.
+func (s *Service) commissionParts(ctx context.Context, n ledger.Notice) (c *ledger.Commission, o *ledger.Order,
+	a *program.Affiliate, p *program.Program, err error) {
+	c, o, a, p = n.Commission, n.Order, n.Affiliate, n.Program
+	if c == nil || c.ID != n.CommissionID {
+		if c, err = s.cfg.Ledger.Commission(ctx, n.CommissionID); err != nil {
+			return
+		}
+	}
+	if o == nil || o.ID != c.OrderID {
+		if o, err = s.cfg.Ledger.Order(ctx, c.OrderID); err != nil {
+			return
+		}
+	}
+	if a == nil || a.ID != c.AffiliateID {
+		if a, err = s.cfg.Programs.Affiliate(ctx, c.AffiliateID); err != nil {
+			return
+		}
+	}
+	if p == nil || p.ID != c.ProgramID {
+		p, err = s.cfg.Programs.Program(ctx, c.ProgramID)
+	}
+	return
+}
+
 func (s *Service) commissionNotice(ctx context.Context, n ledger.Notice, event, affKind, ownerKind string) error {
-	c, err := s.cfg.Ledger.Commission(ctx, n.CommissionID)
-	if err != nil {
-		return fmt.Errorf("notify %s: %w", n.Key, err)
-	}
-	o, err := s.cfg.Ledger.Order(ctx, c.OrderID)
-	if err != nil {
-		return fmt.Errorf("notify %s: %w", n.Key, err)
-	}
-	a, err := s.cfg.Programs.Affiliate(ctx, c.AffiliateID)
-	if err != nil {
-		return fmt.Errorf("notify %s: %w", n.Key, err)
-	}
-	p, err := s.cfg.Programs.Program(ctx, c.ProgramID)
+	c, o, a, p, err := s.commissionParts(ctx, n)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", n.Key, err)
 	}
@@ -118,7 +134,7 @@ func (s *Service) commissionNotice(ctx context.Context, n ledger.Notice, event, 
 	}
 	d := s.commissionData(c, o, a, p, adj)
 	if affKind != "" && a.NotifySales {
-		if err := s.enqueueRendered(ctx, n.Key+":email:affiliate", n.Type, a.Email, affKind, d); err != nil {
+		if err := s.enqueueTemplated(ctx, n.Key+":email:affiliate", n.Type, a.Email, affKind, d); err != nil {
 			return err
 		}
 	}
@@ -157,7 +173,7 @@ func (s *Service) payoutNotice(ctx context.Context, n ledger.Notice) error {
 		d.Lines = append(d.Lines, payoutLineData{Amount: formatMoney(ln.Amount, ln.Currency), Currency: ln.Currency,
 			Commissions: ln.Commissions, Clawbacks: formatMoney(ln.Clawbacks, ln.Currency), HasClawbacks: ln.Clawbacks != 0})
 	}
-	if err := s.enqueueRendered(ctx, n.Key+":email:affiliate", n.Type, a.Email, kindPayout, d); err != nil {
+	if err := s.enqueueTemplated(ctx, n.Key+":email:affiliate", n.Type, a.Email, kindPayout, d); err != nil {
 		return err
 	}
 	return s.enqueueWebhooks(ctx, n.Key, EventPayoutPaid, map[string]any{
@@ -176,7 +192,7 @@ func (s *Service) affiliateNotice(ctx context.Context, n ledger.Notice, event, a
 	}
 	d := s.affiliateData(a, p)
 	if affKind != "" {
-		if err := s.enqueueRendered(ctx, n.Key+":email:affiliate", n.Type, a.Email, affKind, d); err != nil {
+		if err := s.enqueueTemplated(ctx, n.Key+":email:affiliate", n.Type, a.Email, affKind, d); err != nil {
 			return err
 		}
 	}
@@ -190,20 +206,26 @@ func (s *Service) affiliateNotice(ctx context.Context, n ledger.Notice, event, a
 
 func (s *Service) enqueueOwners(ctx context.Context, n ledger.Notice, kind string, d *mailData) error {
 	for _, to := range s.cfg.Owners {
-		if err := s.enqueueRendered(ctx, n.Key+":email:owner:"+strings.ToLower(to), n.Type, to, kind, d); err != nil {
+		if err := s.enqueueTemplated(ctx, n.Key+":email:owner:"+strings.ToLower(to), n.Type, to, kind, d); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// enqueueRendered renders an email of kind and queues it.
-func (s *Service) enqueueRendered(ctx context.Context, key, topic, to, kind string, d *mailData) error {
-	subject, html, text, err := s.tmpl.render(kind, d)
+// enqueueTemplated queues an email of kind made of d. Only its subject is
+// rendered now (listings show it); its body is rendered by the worker when
+// it sends the email (and by the mailbox when it shows it), outside the
+// transaction of the change it announces: the row keeps the data as it
+// was when the event happened, and the template renders it.
+func (s *Service) enqueueTemplated(ctx context.Context, key, topic, to, kind string, d *mailData) error {
+	subject, err := s.tmpl.subject(kind, d)
 	if err != nil {
 		return err
 	}
-	_, _, err = s.EnqueueEmail(ctx, Email{Key: key, Topic: topic, To: to, Subject: subject, HTML: html, Text: text})
+	p := emailPayload{MessageID: mail.MessageIDFor(key, s.cfg.From), From: s.cfg.From, To: to, Subject: subject,
+		Template: kind, Data: d}
+	_, _, err = s.insert(ctx, row{key: key, channel: ChannelEmail, topic: topic, recipient: to, subject: subject, payload: p})
 	return err
 }
 
@@ -216,6 +238,17 @@ func EventID(key string) string {
 
 // enqueueWebhooks queues one delivery of event per endpoint subscribed to it.
 func (s *Service) enqueueWebhooks(ctx context.Context, key, event string, data any) error {
+	// Most servers have no endpoint. One row answers that, and a query of
+	// one row is a prepared statement inside the transaction on SQLite,
+	// where the listing of several rows is parsed again every time.
+	var some bool
+	if err := s.db.R(ctx).QueryRowContext(ctx, `/* notify.enqueueWebhooks */
+		select exists (select 1 from webhook_endpoints)`).Scan(&some); err != nil {
+		return err
+	}
+	if !some {
+		return nil
+	}
 	eps, err := s.Endpoints(ctx)
 	if err != nil {
 		return err

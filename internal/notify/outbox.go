@@ -31,7 +31,9 @@ const (
 
 // Email is an email to queue. Its body is rendered already: the outbox
 // keeps what was true when the event happened, and a template change or a
-// deleted row never breaks a queued message.
+// deleted row never breaks a queued message. (The ledger's notices queue
+// their emails as a template and its data instead, rendered by the worker:
+// see enqueueTemplated.)
 type Email struct {
 	// Key is the idempotency key, e.g. "signin:ann@example.com:1712345678".
 	// Enqueueing a key a second time does nothing; the Message-ID derives
@@ -61,6 +63,28 @@ type emailPayload struct {
 	Text      string            `json:"text"`
 	Headers   map[string]string `json:"headers,omitempty"`
 	Sensitive bool              `json:"sensitive,omitempty"`
+	// An email of the ledger's notices is queued as its template's kind and
+	// the data it was given when the event happened; HTML and Text are
+	// empty, and rendered when the email is sent or shown (see render).
+	Template string    `json:"template,omitempty"`
+	Data     *mailData `json:"data,omitempty"`
+}
+
+// render fills in the HTML and text of an email queued as a template and
+// its data. An email queued rendered is left as it is.
+func (s *Service) render(p *emailPayload) error {
+	if p.Template == "" {
+		return nil
+	}
+	if p.Data == nil {
+		return fmt.Errorf("notify: email of template %q without its data", p.Template)
+	}
+	html, text, err := s.tmpl.body(p.Template, p.Data)
+	if err != nil {
+		return err
+	}
+	p.HTML, p.Text = html, text
+	return nil
 }
 
 func (p emailPayload) message() mail.Message {
@@ -364,6 +388,9 @@ func (s *Service) Mailbox(ctx context.Context, f Filter) (list []*MailboxEntry, 
 		}
 		var p emailPayload
 		if err := json.Unmarshal(payload, &p); err != nil {
+			return nil, "", fmt.Errorf("outbox row %d: %w", m.ID, err)
+		}
+		if err := s.render(&p); err != nil {
 			return nil, "", fmt.Errorf("outbox row %d: %w", m.ID, err)
 		}
 		list = append(list, &MailboxEntry{Message: *m, MessageID: p.MessageID, From: p.From, HTML: p.HTML, Text: p.Text})

@@ -73,23 +73,50 @@ func parseTemplates() (*templates, error) {
 
 // render returns the subject, HTML and text of an email of kind.
 func (t *templates) render(kind string, data any) (subject, html, text string, err error) {
+	if subject, err = t.subject(kind, data); err != nil {
+		return "", "", "", err
+	}
+	if html, text, err = t.body(kind, data); err != nil {
+		return "", "", "", err
+	}
+	return subject, html, text, nil
+}
+
+func (t *templates) lookup(kind string) (emailTemplate, error) {
 	et, ok := t.byKind[kind]
 	if !ok {
-		return "", "", "", fmt.Errorf("notify: no email template %q", kind)
+		return et, fmt.Errorf("notify: no email template %q", kind)
+	}
+	return et, nil
+}
+
+// subject returns the subject of an email of kind, on one line.
+func (t *templates) subject(kind string, data any) (string, error) {
+	et, err := t.lookup(kind)
+	if err != nil {
+		return "", err
 	}
 	var b bytes.Buffer
 	if err := et.text.ExecuteTemplate(&b, templateSubjectName, data); err != nil {
-		return "", "", "", fmt.Errorf("notify: %s subject: %w", kind, err)
+		return "", fmt.Errorf("notify: %s subject: %w", kind, err)
 	}
-	subject = strings.Join(strings.Fields(b.String()), " ")
-	b.Reset()
+	return strings.Join(strings.Fields(b.String()), " "), nil
+}
+
+// body returns the HTML and text parts of an email of kind.
+func (t *templates) body(kind string, data any) (html, text string, err error) {
+	et, err := t.lookup(kind)
+	if err != nil {
+		return "", "", err
+	}
+	var b bytes.Buffer
 	if err := et.text.Execute(&b, data); err != nil {
-		return "", "", "", fmt.Errorf("notify: %s text: %w", kind, err)
+		return "", "", fmt.Errorf("notify: %s text: %w", kind, err)
 	}
 	text = strings.TrimSpace(b.String()) + "\n"
 	b.Reset()
 	if err := et.html.Execute(&b, data); err != nil {
-		return "", "", "", fmt.Errorf("notify: %s html: %w", kind, err)
+		return "", "", fmt.Errorf("notify: %s html: %w", kind, err)
 	}
-	return subject, b.String(), text, nil
+	return b.String(), text, nil
 }

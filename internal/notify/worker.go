@@ -183,6 +183,9 @@ func (s *Service) send(ctx context.Context, r claimed) error {
 		if err := json.Unmarshal(r.payload, &p); err != nil {
 			return permanent("unreadable email payload: %v", err)
 		}
+		if err := s.render(&p); err != nil {
+			return permanent("%v", err)
+		}
 		return s.sender.Send(ctx, p.message())
 	case ChannelWebhook:
 		return s.deliver(ctx, r)
@@ -210,13 +213,21 @@ func (s *Service) record(ctx context.Context, r claimed, sendErr error, aborted 
 	var err error
 	switch {
 	case sendErr == nil:
-		payload := string(r.payload)
+		// The payload is written again only when it changes: a sensitive
+		// body is removed once an SMTP server has it.
+		redacted, ok := "", false
 		if !s.dev && r.channel == ChannelEmail {
-			payload = redact(r.payload)
+			redacted, ok = redact(r.payload)
+		}
+		if ok {
+			res, err = q.ExecContext(ctx, `/* notify.finish */
+				update outbox set status = 'sent', sent_at = $1, claimed_until = null, last_error = '', payload = $2
+				where id = $3 and status = 'sending' and attempts = $4`, now, redacted, r.id, r.attempts)
+			break
 		}
 		res, err = q.ExecContext(ctx, `/* notify.finish */
-			update outbox set status = 'sent', sent_at = $1, claimed_until = null, last_error = '', payload = $2
-			where id = $3 and status = 'sending' and attempts = $4`, now, payload, r.id, r.attempts)
+			update outbox set status = 'sent', sent_at = $1, claimed_until = null, last_error = ''
+			where id = $2 and status = 'sending' and attempts = $3`, now, r.id, r.attempts)
 	case aborted:
 		res, err = q.ExecContext(ctx, `/* notify.finish */
 			update outbox set status = 'queued', next_at = $1, claimed_until = null, last_error = $2
@@ -250,15 +261,16 @@ func errText(err error) string {
 	return oneLine(err.Error(), 1000)
 }
 
-// redact removes the body of a sensitive email once it is sent.
-func redact(payload []byte) string {
+// redact returns the payload of a sensitive email without its body, to
+// keep once it is sent; ok is false for any other payload.
+func redact(payload []byte) (redacted string, ok bool) {
 	var p emailPayload
 	if json.Unmarshal(payload, &p) != nil || !p.Sensitive {
-		return string(payload)
+		return "", false
 	}
 	p.HTML, p.Text = "<p>(removed after sending)</p>", "(removed after sending)"
 	b, _ := json.Marshal(p)
-	return string(b)
+	return string(b), true
 }
 
 // Start runs the worker and the payable sweep in the background until the
