@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,8 @@ type DB struct {
 	wstmts, rstmts *stmtCache
 	// Calls of GroupTX waiting for the writer on SQLite; nil on PostgreSQL.
 	group *groupQueue
+	// The WAL checkpointer on SQLite (see checkpoint.go); nil on PostgreSQL.
+	ckpt *checkpointer
 }
 
 // Open connects to dsn: "postgres://…" or "postgresql://…" selects PostgreSQL;
@@ -82,7 +85,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
 		// temp_store(MEMORY): the writer's statement and savepoint journals
 		// (see GroupTX) stay in memory instead of spilling to temporary files.
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)")
+		// wal_autocheckpoint: the checkpointer copies the WAL back in the
+		// background; the writer checkpoints only if the WAL grows past
+		// 40 MB regardless (see checkpoint.go).
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(2)"+
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")")
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +104,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
+		c, err := sql.Open("sqlite", base)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, err
+		}
+		c.SetMaxOpenConns(1)
 		d = &DB{dialect: SQLite, write: w, read: r, dsn: path, wstmts: newStmtCache(w), rstmts: newStmtCache(r),
-			group: &groupQueue{}}
+			group: &groupQueue{}, ckpt: newCheckpointer(c)}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -113,6 +127,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			d.Close()
 			return nil, err
 		}
+		d.ckpt.start()
 	}
 	return d, nil
 }
@@ -122,11 +137,15 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes every pool.
 func (d *DB) Close() error {
+	var err error
+	if d.ckpt != nil {
+		err = d.ckpt.close()
+	}
 	if d.wstmts != nil {
 		d.wstmts.close()
 		d.rstmts.close()
 	}
-	err := d.write.Close()
+	err = errors.Join(err, d.write.Close())
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
 	}

@@ -19,3 +19,12 @@ func GroupState(d *DB) (waiting, batches int) {
 	defer d.group.mu.Unlock()
 	return len(d.group.queue), d.group.batches
 }
+
+// CheckpointedPages returns the WAL pages the background checkpoints have
+// found copied into the database file so far (0 on PostgreSQL).
+func CheckpointedPages(d *DB) int64 {
+	if d.ckpt == nil {
+		return 0
+	}
+	return d.ckpt.copied.Load()
+}
