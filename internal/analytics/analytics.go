@@ -4,17 +4,18 @@
 // and device classes. It only reads, and only rollups and indexes: the
 // click rollups kept by the click writer (hourly per affiliate and per
 // program, daily per affiliate, daily dimensions per affiliate and, by
-// trigger, per program), the sale rollups kept by triggers on the ledger's
-// orders and commissions (hourly per program and per affiliate, daily per
-// affiliate), and for the hours at the edges of a top list's range the
-// orders of those hours through a covering index. Never the raw click log.
+// trigger, per program), and the sale rollups kept by triggers on the
+// ledger's orders and commissions (hourly per program and per affiliate,
+// daily per program and per affiliate, weekly per affiliate). Never the
+// raw click log nor the orders.
 //
 // Time zones. Sums are taken per UTC hour, or per local day of the owner's
 // zone (the UTC hour shifted by the zone's offset, one query per stretch
-// of constant offset), in SQL and then put into hours, days or months of
-// the owner's zone in Go. For every zone whose offset
-// from UTC is a whole number of hours (America/New_York, Europe/Rome, …)
-// that is exact, including across daylight-saving changes: each UTC hour
+// of constant offset; whole UTC days from the daily rollups, corrected by
+// the hours that belong to a neighbouring local day: see part), in SQL and
+// then put into hours, days or months of the owner's zone in Go. For
+// every zone whose offset from UTC is a whole number of hours
+// (America/New_York, Europe/Rome, …) that is exact, including across daylight-saving changes: each UTC hour
 // lies inside one local day. In the few zones with a half- or
 // quarter-hour offset (Asia/Kolkata, Asia/Kathmandu, Australia/Adelaide)
 // an hour is counted in the local day in which it starts, so a day's
@@ -155,6 +156,10 @@ type Money struct {
 	// EPC is earnings per click: Commission divided by human clicks, in
 	// major units as a decimal string rounded half up to 4 places ("0.3712").
 	EPC string `json:"epc"`
+
+	// orders counts the orders summed, so that finish can drop a currency
+	// that a series' corrections (see part) added and took off again.
+	orders int64
 }
 
 // Stats are the figures of a period.
@@ -194,7 +199,18 @@ func (s *Stats) add(o *Stats) {
 		t.Gross += m.Gross
 		t.Net += m.Net
 		t.Commission += m.Commission
+		t.orders += m.orders
 	}
+}
+
+// hasOrders reports orders of some currency.
+func (s *Stats) hasOrders() bool {
+	for _, m := range s.Money {
+		if m.orders != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // finish computes the derived figures (rate, EPC) from the sums.
@@ -207,6 +223,10 @@ func (s *Stats) finish() {
 		s.ConversionRate = math.Round(float64(s.Conversions)/float64(s.Clicks)*10000) / 10000
 	}
 	for cur, m := range s.Money {
+		if m.orders == 0 && m.Gross == 0 && m.Net == 0 && m.Commission == 0 {
+			delete(s.Money, cur) // no order of this currency is left here
+			continue
+		}
 		m.EPC = EPC(m.Commission, s.Clicks, cur)
 	}
 }

@@ -398,12 +398,17 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			t.Fatalf("the moved and the hand-attributed orders are not attributed: %d, %v", late, err)
 		}
 		day := func(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+		week := func(t time.Time) time.Time { // its Monday
+			d := day(t)
+			return d.AddDate(0, 0, -(int(d.Weekday())+6)%7)
+		}
 		type sk struct {
 			a, p           int64
 			t              time.Time
 			currency, kind string
 		}
-		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "sale_affiliate_hours": {}, "click_program_hours": {}, "click_days": {}, "click_program_dims": {}}
+		want := map[string]map[sk][4]int64{"sale_hours": {}, "sale_days": {}, "sale_affiliate_hours": {},
+			"sale_program_days": {}, "sale_affiliate_weeks": {}, "click_program_hours": {}, "click_days": {}, "click_program_dims": {}}
 		add := func(table string, k sk, v [4]int64) {
 			cur := want[table][k]
 			for i := range v {
@@ -416,6 +421,8 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			add("sale_hours", sk{0, o.program, o.at.Truncate(time.Hour), o.currency, o.kind}, v)
 			add("sale_days", sk{o.affiliate, o.program, day(o.at), o.currency, o.kind}, v)
 			add("sale_affiliate_hours", sk{o.affiliate, o.program, o.at.Truncate(time.Hour), o.currency, o.kind}, v)
+			add("sale_program_days", sk{0, o.program, day(o.at), o.currency, o.kind}, v)
+			add("sale_affiliate_weeks", sk{o.affiliate, o.program, week(o.at), o.currency, o.kind}, v)
 		}
 		for _, c := range rawClicks {
 			var s sums
@@ -435,6 +442,9 @@ func TestRollupsMatchRawTables(t *testing.T) {
 			"sale_days":  `select affiliate_id, program_id, day, currency, kind, orders, gross, net, commission from sale_days`,
 			"sale_affiliate_hours": `select affiliate_id, program_id, hour, currency, kind, orders, gross, net, commission
 				from sale_affiliate_hours`,
+			"sale_program_days": `select 0, program_id, day, currency, kind, orders, gross, net, commission from sale_program_days`,
+			"sale_affiliate_weeks": `select affiliate_id, program_id, week, currency, kind, orders, gross, net, commission
+				from sale_affiliate_weeks`,
 			"click_program_hours": `select 0, program_id, hour, '', '', clicks, uniques, bots, 0 from click_program_hours`,
 			"click_days":          `select affiliate_id, program_id, day, '', '', clicks, uniques, bots, 0 from click_days`,
 			"click_program_dims":  `select 0, program_id, day, dim, value, clicks, 0, 0, 0 from click_program_dims`,

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -70,19 +69,23 @@ func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
 	return out, nil
 }
 
-// clicks calls fn with the click counters of each group of q's range
-// that has any, keyed by the group's start (see group.at): from the
-// per-program hourly rollup, or, for one affiliate, from its own.
+// clicks calls fn with the click counters of each part of q's range
+// that has any, keyed by the start of the hour or local day they count in
+// (see part): from the per-program hourly and per-affiliate daily
+// rollups, or, for one affiliate, from its hourly one.
 func (s *Service) clicks(ctx context.Context, q *Query, fn func(at time.Time, clicks, uniques, bots int64)) error {
-	table := "click_program_hours"
-	if q.AffiliateID != 0 {
-		table = "click_rollups"
-	}
-	for _, g := range q.groups() {
+	for _, p := range q.parts(q.AffiliateID == 0) {
+		table, col := "click_program_hours", "hour"
+		switch {
+		case q.AffiliateID != 0:
+			table = "click_rollups"
+		case p.daily:
+			table, col = "click_days", "day" // per affiliate: summed over them
+		}
 		var args []any
-		where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
-		rows, err := s.DB.R(ctx).QueryContext(ctx, `/* analytics.Service.clicks */ select `+g.sql(s.DB.Dialect(), "hour")+`,
-			sum(clicks), sum(uniques), sum(bots) from `+table+` where `+where+` group by 1`, args...)
+		query := `/* analytics.Service.clicks */ select ` + p.key(s.DB.Dialect(), col) + `, sum(clicks), sum(uniques), sum(bots)` +
+			` from ` + table + ` where ` + q.scope("", &args) + p.where(s.DB.Dialect(), col, &args) + ` group by 1`
+		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -93,12 +96,11 @@ func (s *Service) clicks(ctx context.Context, q *Query, fn func(at time.Time, cl
 				rows.Close()
 				return err
 			}
-			at, err := g.at(key, q.Loc)
+			err := p.each(key, q.Loc, func(at time.Time, sign int64) { fn(at, sign*c, sign*u, sign*b) })
 			if err != nil {
 				rows.Close()
-				return fmt.Errorf("analytics: unexpected group %q: %w", key, err)
+				return err
 			}
-			fn(at, c, u, b)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -133,37 +135,33 @@ func (r *salesRow) addTo(s *Stats) {
 	m.Gross += r.gross
 	m.Net += r.net
 	m.Commission += r.commission
+	m.orders += r.orders
 }
 
-// salesSelect sums attributed orders (refunds taken off) and their
-// commissions; the caller adds the grouping columns in front and the
-// conditions after.
-const salesSelect = `o.currency, o.kind, count(*), sum(o.gross - o.refunded_gross), sum(o.net - o.refunded_net),
-	sum(coalesce(c.amount, 0))
-	from orders o left join commissions c on c.order_id = o.id
-	where o.has_sale and o.affiliate_id is not null and `
-
-// salesWhere is the scope of q on orders o, in [from, to).
-func (q *Query) salesWhere(args *[]any, from, to time.Time) string {
-	return q.scope("o.", args) + " and o.occurred_at >= " + param(args, from) +
-		" and o.occurred_at < " + param(args, to)
+// neg returns r taken off.
+func (r salesRow) neg() salesRow {
+	r.orders, r.gross, r.net, r.commission = -r.orders, -r.gross, -r.net, -r.commission
+	return r
 }
 
-// sales calls fn with the attributed sales of each group of q's range, by
+// sales calls fn with the attributed sales of each part of q's range, by
 // currency and kind (sale or renewal), grouped by when the payment
-// occurred and keyed by the group's start (see group.at): from the
-// per-program hourly rollup, or, for one affiliate, from the per-affiliate
-// one.
+// occurred and keyed by the start of the hour or local day they count in
+// (see part): from the per-program hourly and daily rollups, or, for one
+// affiliate, from the per-affiliate hourly one.
 func (s *Service) sales(ctx context.Context, q *Query, fn func(at time.Time, r salesRow)) error {
-	table := "sale_hours"
-	if q.AffiliateID != 0 {
-		table = "sale_affiliate_hours"
-	}
-	for _, g := range q.groups() {
+	for _, p := range q.parts(q.AffiliateID == 0) {
+		table, col := "sale_hours", "hour"
+		switch {
+		case q.AffiliateID != 0:
+			table = "sale_affiliate_hours"
+		case p.daily:
+			table, col = "sale_program_days", "day"
+		}
 		var args []any
-		where := q.scope("", &args) + " and hour >= " + param(&args, g.from) + " and hour < " + param(&args, g.to)
-		query := `/* analytics.Service.sales */ select ` + g.sql(s.DB.Dialect(), "hour") + `, currency, kind,
-			sum(orders), sum(gross), sum(net), sum(commission) from ` + table + ` where ` + where + ` group by 1, 2, 3`
+		query := `/* analytics.Service.sales */ select ` + p.key(s.DB.Dialect(), col) + `, currency, kind,
+			sum(orders), sum(gross), sum(net), sum(commission) from ` + table + ` where ` + q.scope("", &args) +
+			p.where(s.DB.Dialect(), col, &args) + ` group by 1, 2, 3`
 		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -175,12 +173,17 @@ func (s *Service) sales(ctx context.Context, q *Query, fn func(at time.Time, r s
 				rows.Close()
 				return err
 			}
-			at, err := g.at(key, q.Loc)
+			err := p.each(key, q.Loc, func(at time.Time, sign int64) {
+				if sign < 0 {
+					fn(at, r.neg())
+				} else {
+					fn(at, r)
+				}
+			})
 			if err != nil {
 				rows.Close()
-				return fmt.Errorf("analytics: unexpected group %q: %w", key, err)
+				return err
 			}
-			fn(at, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

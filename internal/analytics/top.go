@@ -152,9 +152,9 @@ func (s *Service) AffiliateTotals(ctx context.Context, q Query, ids []int64) (ma
 // perAffiliate sums clicks and attributed sales per affiliate over q's
 // aligned range, for every affiliate in q's scope or, when ids is not
 // empty, for those alone; it also returns the net revenue per currency.
-// Whole UTC days come from the daily rollups (click_days, sale_days), the
-// hours at the edges from the hourly ones (click_rollups, and
-// sale_affiliate_hours for listed affiliates) or the orders themselves.
+// Whole UTC days come from the daily rollups (click_days; sale_days, and
+// sale_affiliate_weeks for the whole weeks inside them), the hours at the
+// edges from the hourly ones (click_rollups, sale_affiliate_hours).
 func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[int64]*AffiliateStats, map[string]int64, error) {
 	by := map[int64]*AffiliateStats{}
 	get := func(id int64) *AffiliateStats {
@@ -177,7 +177,6 @@ func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[
 			return
 		}
 		r.addTo(&get(id).Stats)
-		netBy[r.currency] += r.net
 	}
 	// among narrows a scope to ids, on table alias t.
 	among := func(t string, args *[]any) string {
@@ -190,7 +189,7 @@ func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[
 		}
 		return " and " + t + "affiliate_id in (" + strings.Join(ph, ",") + ")"
 	}
-	days, edges := q.split()
+	days, hours := q.cover()
 	if !days[0].IsZero() {
 		var args []any
 		where := q.scope("", &args) + among("", &args) + " and day >= " + param(&args, days[0]) + " and day < " + param(&args, days[1])
@@ -198,33 +197,131 @@ func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[
 			from click_days where `+where+` group by affiliate_id`, args, addClicks); err != nil {
 			return nil, nil, err
 		}
-		if err := s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
-			sum(gross), sum(net), sum(commission) from sale_days where `+where+` group by affiliate_id, currency, kind`, args, addSales); err != nil {
+		// Sales: whole UTC weeks from their rollup, the days around them
+		// from the daily one.
+		for _, r := range weeks(days[0], days[1]) {
+			table, col := "sale_days", "day"
+			if r.weeks {
+				table, col = "sale_affiliate_weeks", "week"
+			}
+			var args []any
+			where := q.scope("", &args) + among("", &args) + " and " + col + " >= " + param(&args, r.from) + " and " + col + " < " + param(&args, r.to)
+			if err := s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
+				sum(gross), sum(net), sum(commission) from `+table+` where `+where+` group by affiliate_id, currency, kind`, args, addSales); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	for _, h := range hours {
+		var args []any
+		where := q.scope("", &args) + among("", &args) + " and hour >= " + param(&args, h.from) + " and hour < " + param(&args, h.to)
+		err := s.scan(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
+			from click_rollups where `+where+` group by affiliate_id`, args, func(id, c, u, b int64) {
+			addClicks(id, h.sign*c, h.sign*u, h.sign*b)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		// The hours of every affiliate (or of the listed ones) from their
+		// hourly rollup, keyed by affiliate: a seek per affiliate.
+		if len(ids) == 0 {
+			where += " and affiliate_id in (select id from affiliates)"
+		}
+		err = s.scanSales(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
+			sum(gross), sum(net), sum(commission) from sale_affiliate_hours where `+where+` group by 1, 2, 3`, args, func(id int64, r salesRow) {
+			if h.sign < 0 {
+				r = r.neg()
+			}
+			addSales(id, r)
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 	}
-	for _, e := range edges {
-		var args []any
-		where := q.scope("", &args) + among("", &args) + " and hour >= " + param(&args, e[0]) + " and hour < " + param(&args, e[1])
-		if err := s.scan(ctx, `/* analytics.Service.perAffiliate */ select affiliate_id, sum(clicks), sum(uniques), sum(bots)
-			from click_rollups where `+where+` group by affiliate_id`, args, addClicks); err != nil {
-			return nil, nil, err
+	// An affiliate whose hours taken off were all it had in a day is not
+	// in the range, nor is a currency whose orders were all taken off.
+	for id, a := range by {
+		if a.Clicks == 0 && a.Uniques == 0 && a.Bots == 0 && a.Conversions == 0 && a.Renewals == 0 && !a.hasOrders() {
+			delete(by, id)
+			continue
 		}
-		// The listed affiliates' hours from their rollup (keyed by
-		// affiliate); every affiliate's from the orders of those hours,
-		// through the per-program covering index.
-		query := `/* analytics.Service.perAffiliate */ select affiliate_id, currency, kind, sum(orders),
-			sum(gross), sum(net), sum(commission) from sale_affiliate_hours where ` + where + ` group by 1, 2, 3`
-		if len(ids) == 0 {
-			args = nil
-			query = `/* analytics.Service.perAffiliate */ select o.affiliate_id, ` + salesSelect +
-				q.salesWhere(&args, e[0], e[1]) + ` group by 1, 2, 3`
-		}
-		if err := s.scanSales(ctx, query, args, addSales); err != nil {
-			return nil, nil, err
+		for cur, m := range a.Money {
+			if m.orders != 0 || m.Gross != 0 || m.Net != 0 || m.Commission != 0 {
+				netBy[cur] += m.Net
+			}
 		}
 	}
 	return by, netBy, nil
+}
+
+// span is a stretch of whole UTC days, or of whole UTC weeks.
+type span struct {
+	from, to time.Time
+	weeks    bool
+}
+
+// weeks divides the whole UTC days [from, to) into the whole weeks inside
+// them (Monday to Monday) and the days around those.
+func weeks(from, to time.Time) []span {
+	monday := func(d time.Time) time.Time { return d.AddDate(0, 0, -(int(d.Weekday())+6)%7) }
+	w0, w1 := monday(from), monday(to)
+	if w0.Before(from) {
+		w0 = w0.AddDate(0, 0, 7)
+	}
+	if !w0.Before(w1) {
+		return []span{{from: from, to: to}}
+	}
+	var out []span
+	if from.Before(w0) {
+		out = append(out, span{from: from, to: w0})
+	}
+	out = append(out, span{from: w0, to: w1, weeks: true})
+	if w1.Before(to) {
+		out = append(out, span{from: w1, to: to})
+	}
+	return out
+}
+
+// hourSpan is a stretch of UTC hours whose sums are added (sign 1) or
+// taken off (sign -1).
+type hourSpan struct {
+	from, to time.Time
+	sign     int64
+}
+
+// cover divides the UTC hours [q.start, q.end) into whole UTC days read
+// from the daily rollups (zero when there are none) and hours read from
+// the hourly ones. An edge of more than half a day is read as its whole
+// UTC day minus the hours of that day outside the range: a quarter in New
+// York starts at 04:00 or 05:00 UTC, so 4 or 5 hours rather than 19 or 20.
+func (q *Query) cover() (days [2]time.Time, hours []hourSpan) {
+	days, edges := q.split()
+	if days[0].IsZero() {
+		for _, e := range edges {
+			hours = append(hours, hourSpan{e[0], e[1], 1})
+		}
+		return days, hours
+	}
+	for _, e := range edges {
+		d := e[0].Truncate(24 * time.Hour)
+		if e[1].Sub(e[0]) <= 12*time.Hour {
+			hours = append(hours, hourSpan{e[0], e[1], 1})
+			continue
+		}
+		// The day before the whole days, or the one after them.
+		if d.Before(days[0]) {
+			days[0] = d
+		} else {
+			days[1] = d.Add(24 * time.Hour)
+		}
+		if d.Before(e[0]) {
+			hours = append(hours, hourSpan{d, e[0], -1})
+		}
+		if end := d.Add(24 * time.Hour); e[1].Before(end) {
+			hours = append(hours, hourSpan{e[1], end, -1})
+		}
+	}
+	return days, hours
 }
 
 // split divides the UTC hours [q.start, q.end) into the whole UTC days
