@@ -20,7 +20,10 @@
 # TARGET_MS (default 100), KEEP=1 keeps $WORK (the SQLite file, the
 # session cookies) and the PostgreSQL database (named BENCH_PGDB, default
 # aff_bench_PID); REUSE=1 with the same WORK and BENCH_PGDB measures those
-# filled databases again without generating them.
+# filled databases again without generating them. ONLY (an extended
+# regular expression) measures only the endpoints whose name matches it;
+# BIN measures that binary instead of building one (to compare two
+# commits on the same databases).
 # Needs wrk, curl, flock, psql (for PostgreSQL) and GNU date.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,7 +35,8 @@ CONNECTIONS=${CONNECTIONS:-4}
 TARGET_MS=${TARGET_MS:-100}
 PORT=${PORT:-18181}
 WORK=${WORK:-$(mktemp -d /tmp/bench-dashboard.XXXXXX)}
-BIN=$WORK/affiliated
+BIN=${BIN:-}
+ONLY=${ONLY:-.}
 LUA=$(pwd)/scripts/bench-p95.lua
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 ENGINES=${ENGINES:-sqlite postgres}
@@ -41,8 +45,11 @@ ENGINES=${ENGINES:-sqlite postgres}
 locked() { flock "$BENCH_LOCK" "$@"; }
 
 command -v wrk >/dev/null || { echo "bench-dashboard: wrk is required" >&2; exit 1; }
-echo "building into $WORK"
-go build -o "$BIN" ./cmd/affiliated
+if [ -z "$BIN" ]; then
+	BIN=$WORK/affiliated
+	echo "building into $WORK"
+	go build -o "$BIN" ./cmd/affiliated
+fi
 
 SERVER=
 cleanup() {
@@ -119,6 +126,7 @@ run() {
 		"affiliate-commissions-page|/api/v1/commissions?affiliate_id=1&limit=100" \
 		"affiliate-orders-page|/api/v1/orders?affiliate_id=1&limit=100"; do
 		name=${ep%%|*} path=${ep#*|}
+		echo "$name" | grep -Eq "$ONLY" || continue
 		auth="Authorization: Bearer $token"
 		case $path in /admin/*) auth="Cookie: $session" ;; esac
 		out=$(locked wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" -H "$auth" "$base$path" | tail -n 1)
