@@ -191,7 +191,10 @@ func TestOutboxDeadAndRetryAPI(t *testing.T) {
 		rcv := &hookReceiver{}
 		srv := httptest.NewServer(rcv)
 		t.Cleanup(srv.Close)
-		app := servertest.Start(t, d, "--webhooks-allow-private=true", "--outbox-retry-for=1s")
+		// The window must leave room for a retry after the first attempt,
+		// which may wait for the worker's 1 s poll on a busy machine (a 1 s
+		// window then saw a single attempt).
+		app := servertest.Start(t, d, "--webhooks-allow-private=true", "--outbox-retry-for=4s")
 		newAnna(t, app)
 		var e endpointOut
 		app.MustDo(http.StatusCreated, "POST", "/api/v1/webhook-endpoints",
