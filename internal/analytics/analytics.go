@@ -203,14 +203,19 @@ func (s *Stats) add(o *Stats) {
 	}
 }
 
-// hasOrders reports orders of some currency.
-func (s *Stats) hasOrders() bool {
+// hasMoney reports a currency with any sum left.
+func (s *Stats) hasMoney() bool {
 	for _, m := range s.Money {
-		if m.orders != 0 {
+		if !m.empty() {
 			return true
 		}
 	}
 	return false
+}
+
+// empty reports sums that corrections (see part) took back to nothing.
+func (m *Money) empty() bool {
+	return m.orders == 0 && m.Gross == 0 && m.Net == 0 && m.Commission == 0
 }
 
 // finish computes the derived figures (rate, EPC) from the sums.
@@ -223,7 +228,7 @@ func (s *Stats) finish() {
 		s.ConversionRate = math.Round(float64(s.Conversions)/float64(s.Clicks)*10000) / 10000
 	}
 	for cur, m := range s.Money {
-		if m.orders == 0 && m.Gross == 0 && m.Net == 0 && m.Commission == 0 {
+		if m.empty() {
 			delete(s.Money, cur) // no order of this currency is left here
 			continue
 		}

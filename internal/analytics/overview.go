@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -74,30 +75,44 @@ func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
 // (see part): from the per-program hourly and per-affiliate daily
 // rollups, or, for one affiliate, from its hourly one.
 func (s *Service) clicks(ctx context.Context, q *Query, fn func(at time.Time, clicks, uniques, bots int64)) error {
+	// click_days is per affiliate: summed over them.
+	tables := rollups{programHours: "click_program_hours", programDays: "click_days", affiliateHours: "click_rollups"}
+	return s.readParts(ctx, q, "clicks", tables, "sum(clicks), sum(uniques), sum(bots)", "1", func(p part, rows *sql.Rows) error {
+		var key string
+		var c, u, b int64
+		if err := rows.Scan(&key, &c, &u, &b); err != nil {
+			return err
+		}
+		return p.each(key, q.Loc, func(at time.Time, sign int64) { fn(at, sign*c, sign*u, sign*b) })
+	})
+}
+
+// rollups names the tables a series reads: hourly and daily for every
+// affiliate of a program, hourly for one affiliate.
+type rollups struct{ programHours, programDays, affiliateHours string }
+
+// readParts reads each part of q's range from its rollup in t, with the
+// part's key (see part.key) first, then cols, grouped by groupBy, and
+// calls row for each row read.
+func (s *Service) readParts(ctx context.Context, q *Query, name string, t rollups, cols, groupBy string,
+	row func(p part, rows *sql.Rows) error) error {
 	for _, p := range q.parts(q.AffiliateID == 0) {
-		table, col := "click_program_hours", "hour"
+		table, col := t.programHours, "hour"
 		switch {
 		case q.AffiliateID != 0:
-			table = "click_rollups"
+			table = t.affiliateHours
 		case p.daily:
-			table, col = "click_days", "day" // per affiliate: summed over them
+			table, col = t.programDays, "day"
 		}
 		var args []any
-		query := `/* analytics.Service.clicks */ select ` + p.key(s.DB.Dialect(), col) + `, sum(clicks), sum(uniques), sum(bots)` +
-			` from ` + table + ` where ` + q.scope("", &args) + p.where(s.DB.Dialect(), col, &args) + ` group by 1`
+		query := `/* analytics.Service.` + name + ` */ select ` + p.key(s.DB.Dialect(), col) + `, ` + cols +
+			` from ` + table + ` where ` + q.scope("", &args) + p.where(s.DB.Dialect(), col, &args) + ` group by ` + groupBy
 		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var key string
-			var c, u, b int64
-			if err := rows.Scan(&key, &c, &u, &b); err != nil {
-				rows.Close()
-				return err
-			}
-			err := p.each(key, q.Loc, func(at time.Time, sign int64) { fn(at, sign*c, sign*u, sign*b) })
-			if err != nil {
+			if err := row(p, rows); err != nil {
 				rows.Close()
 				return err
 			}
@@ -150,45 +165,20 @@ func (r salesRow) neg() salesRow {
 // (see part): from the per-program hourly and daily rollups, or, for one
 // affiliate, from the per-affiliate hourly one.
 func (s *Service) sales(ctx context.Context, q *Query, fn func(at time.Time, r salesRow)) error {
-	for _, p := range q.parts(q.AffiliateID == 0) {
-		table, col := "sale_hours", "hour"
-		switch {
-		case q.AffiliateID != 0:
-			table = "sale_affiliate_hours"
-		case p.daily:
-			table, col = "sale_program_days", "day"
-		}
-		var args []any
-		query := `/* analytics.Service.sales */ select ` + p.key(s.DB.Dialect(), col) + `, currency, kind,
-			sum(orders), sum(gross), sum(net), sum(commission) from ` + table + ` where ` + q.scope("", &args) +
-			p.where(s.DB.Dialect(), col, &args) + ` group by 1, 2, 3`
-		rows, err := s.DB.R(ctx).QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+	tables := rollups{programHours: "sale_hours", programDays: "sale_program_days", affiliateHours: "sale_affiliate_hours"}
+	return s.readParts(ctx, q, "sales", tables, "currency, kind, sum(orders), sum(gross), sum(net), sum(commission)", "1, 2, 3",
+		func(p part, rows *sql.Rows) error {
 			var key string
 			var r salesRow
 			if err := rows.Scan(&key, &r.currency, &r.kind, &r.orders, &r.gross, &r.net, &r.commission); err != nil {
-				rows.Close()
 				return err
 			}
-			err := p.each(key, q.Loc, func(at time.Time, sign int64) {
+			return p.each(key, q.Loc, func(at time.Time, sign int64) {
 				if sign < 0 {
 					fn(at, r.neg())
 				} else {
 					fn(at, r)
 				}
 			})
-			if err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
 }

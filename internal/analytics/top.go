@@ -241,12 +241,12 @@ func (s *Service) perAffiliate(ctx context.Context, q *Query, ids []int64) (map[
 	// An affiliate whose hours taken off were all it had in a day is not
 	// in the range, nor is a currency whose orders were all taken off.
 	for id, a := range by {
-		if a.Clicks == 0 && a.Uniques == 0 && a.Bots == 0 && a.Conversions == 0 && a.Renewals == 0 && !a.hasOrders() {
+		if a.Clicks == 0 && a.Uniques == 0 && a.Bots == 0 && a.Conversions == 0 && a.Renewals == 0 && !a.hasMoney() {
 			delete(by, id)
 			continue
 		}
 		for cur, m := range a.Money {
-			if m.orders != 0 || m.Gross != 0 || m.Net != 0 || m.Commission != 0 {
+			if !m.empty() {
 				netBy[cur] += m.Net
 			}
 		}
