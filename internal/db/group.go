@@ -9,8 +9,9 @@ import (
 // GroupTX is TX for many small, independent writes arriving at once (a
 // webhook each): fn's effects are committed when GroupTX returns nil, and
 // undone when fn fails, as with TX. On SQLite, calls made while the writer
-// is busy share the next transaction, each in its own savepoint, so they
-// share its commit (one WAL write of the pages they all touch, the largest
+// is busy share a transaction, each in its own savepoint: the one running
+// takes them in before it commits (up to maxGroup calls), so they share
+// its commit (one WAL write of the pages they all touch, the largest
 // cost of a small transaction): a failing fn rolls back to its savepoint
 // alone, and every call returns only after the shared commit, with its
 // error if that commit fails. On PostgreSQL, where concurrent transactions
@@ -110,7 +111,14 @@ func (d *DB) runGroup(batch []*groupJob) {
 	}
 	t := &txQuerier{tx: tx, cache: d.wstmts}
 	defer t.prepareMissed(bg)
-	for i, j := range batch {
+	for i := 0; ; i++ {
+		if i == len(batch) {
+			batch, results = d.extend(batch, results)
+			if i == len(batch) {
+				break
+			}
+		}
+		j := batch[i]
 		if err := j.ctx.Err(); err != nil {
 			results[i].err = err
 			continue
@@ -146,6 +154,29 @@ func (d *DB) runGroup(batch []*groupJob) {
 		return
 	}
 	finish(nil)
+}
+
+// extend adds to batch, once all its calls have run, the calls
+// that queued meanwhile, up to maxGroup: they join the open transaction
+// rather than wait for its commit and then pay for one of their own. The
+// calls already run wait a little longer; the commit, the largest cost of
+// a small transaction, is shared by more of them.
+func (d *DB) extend(batch []*groupJob, results []groupResult) ([]*groupJob, []groupResult) {
+	if len(batch) >= maxGroup {
+		return batch, results
+	}
+	d.group.mu.Lock()
+	n := min(len(d.group.queue), maxGroup-len(batch))
+	if n > 0 {
+		batch = append(batch, d.group.queue[:n]...)
+		results = append(results, make([]groupResult, n)...)
+		d.group.queue = d.group.queue[n:]
+		if len(d.group.queue) == 0 {
+			d.group.queue = nil
+		}
+	}
+	d.group.mu.Unlock()
+	return batch, results
 }
 
 // runJob runs fn, turning a panic into a result for its caller to re-panic.

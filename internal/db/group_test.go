@@ -99,7 +99,8 @@ func TestGroupTXBatch(t *testing.T) {
 			}()
 			if d.Dialect() == db.SQLite {
 				// In order ("dup" after "ok1"): the first waits for the
-				// writer alone, the others in the queue for the next batch.
+				// writer alone, the others in the queue, which its transaction
+				// takes in once "ok1" has run.
 				waitStarted(d, i, batches0)
 			}
 		}
@@ -147,8 +148,10 @@ func TestGroupTXBatch(t *testing.T) {
 			t.Fatalf("committed %v, want [nested ok1 ok2]", names)
 		}
 		if d.Dialect() == db.SQLite {
-			if _, batches := db.GroupState(d); batches-batches0 != 2 {
-				t.Fatalf("%d batches for %d calls queued together, want 2", batches-batches0, len(order))
+			// The first call's transaction takes in the others queued
+			// while it ran (extend): one commit for all six.
+			if _, batches := db.GroupState(d); batches-batches0 != 1 {
+				t.Fatalf("%d batches for %d calls queued together, want 1", batches-batches0, len(order))
 			}
 		}
 	})
@@ -204,11 +207,11 @@ func TestGroupTXCommitFails(t *testing.T) {
 		}
 		switch d.Dialect() {
 		case db.SQLite:
-			// The first has a transaction of its own; the other two share
-			// one, which fails at commit: both get the error, and neither
-			// the good one's rows remain.
-			if failed != 2 || n != 1 {
-				t.Fatalf("%d calls failed, %d rows remain; want 2 and 1", failed, n)
+			// The first call's transaction takes in the two queued behind
+			// it, and fails at commit: all three get the error, and none
+			// of the good ones' rows remain.
+			if failed != 3 || n != 0 {
+				t.Fatalf("%d calls failed, %d rows remain; want 3 and 0", failed, n)
 			}
 		default:
 			// One transaction each: only the bad one fails.
