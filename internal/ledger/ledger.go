@@ -148,6 +148,8 @@ func (l *Ledger) apply(ctx context.Context, ev payments.Event, eventRow int64) (
 		return l.applySale(ctx, ev)
 	case payments.KindRefund, payments.KindChargeback, payments.KindChargebackReversed:
 		return l.applyRefund(ctx, ev, eventRow)
+	case payments.KindLink:
+		return l.applyLink(ctx, ev, eventRow)
 	}
 	return 0, fmt.Errorf("ledger: unknown event kind %q", ev.Kind)
 }

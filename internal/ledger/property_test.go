@@ -13,7 +13,8 @@ import (
 )
 
 // scenario builds a random stream of sales, renewals, partial and full
-// refunds (incremental and cumulative), chargebacks and their reversals.
+// refunds (incremental and cumulative), chargebacks and their reversals,
+// some of them naming their order by another id that a link event ties to it.
 func scenario(r *rand.Rand) []payments.Event {
 	var evs []payments.Event
 	currencies := []string{"USD", "EUR", "JPY"}
@@ -37,6 +38,15 @@ func scenario(r *rand.Rand) []payments.Event {
 			}
 		}
 		evs = append(evs, s)
+		// Like Stripe from API version 2025-03-31: the refunds and
+		// disputes name the payment by another id, which only a link
+		// event ties to the order.
+		refOrder := order
+		if r.IntN(3) == 0 {
+			refOrder = "pi-" + order
+			evs = append(evs, payments.Event{Kind: payments.KindLink, EventID: "link-" + order, OrderID: order,
+				OrderRefs: []string{refOrder, "ch-" + order}, Currency: cur, OccurredAt: at})
+		}
 		switch r.IntN(4) {
 		case 0: // incremental partial refunds, with the platform's net
 			left := net
@@ -44,7 +54,7 @@ func scenario(r *rand.Rand) []payments.Event {
 				part := 1 + r.Int64N(left)
 				left -= part
 				evs = append(evs, payments.Event{Kind: payments.KindRefund, EventID: fmt.Sprintf("ref-%s-%d", order, k),
-					RefundID: fmt.Sprintf("re-%s-%d", order, k), OrderID: order, Currency: cur,
+					RefundID: fmt.Sprintf("re-%s-%d", order, k), OrderID: refOrder, Currency: cur,
 					Refund: part, RefundNet: part, RefundNetReported: true, OccurredAt: at.Add(time.Minute)})
 			}
 		case 1: // cumulative refunds, proportional net
@@ -52,14 +62,14 @@ func scenario(r *rand.Rand) []payments.Event {
 			for k := 0; k < 1+r.IntN(3); k++ {
 				total = min(s.Gross, total+1+r.Int64N(s.Gross))
 				evs = append(evs, payments.Event{Kind: payments.KindRefund, EventID: fmt.Sprintf("cum-%s-%d", order, total),
-					OrderID: order, Currency: cur, RefundCumulative: total, OccurredAt: at.Add(time.Minute)})
+					OrderID: refOrder, Currency: cur, RefundCumulative: total, OccurredAt: at.Add(time.Minute)})
 			}
 		case 2: // chargeback, maybe won
 			evs = append(evs, payments.Event{Kind: payments.KindChargeback, EventID: "cb-" + order, RefundID: "dp-" + order,
-				OrderID: order, Currency: cur, Refund: s.Gross, OccurredAt: at.Add(time.Minute)})
+				OrderID: refOrder, Currency: cur, Refund: s.Gross, OccurredAt: at.Add(time.Minute)})
 			if r.IntN(2) == 0 {
 				evs = append(evs, payments.Event{Kind: payments.KindChargebackReversed, EventID: "cbr-" + order, RefundID: "dp-" + order,
-					OrderID: order, Currency: cur, Refund: s.Gross, OccurredAt: at.Add(2 * time.Minute)})
+					OrderID: refOrder, Currency: cur, Refund: s.Gross, OccurredAt: at.Add(2 * time.Minute)})
 			}
 		}
 	}

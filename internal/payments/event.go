@@ -39,6 +39,11 @@ const (
 	KindRefund             Kind = "refund"              // money returned to the buyer, full or partial
 	KindChargeback         Kind = "chargeback"          // the buyer's bank took the money back
 	KindChargebackReversed Kind = "chargeback_reversed" // a chargeback was won; the money came back
+	// KindLink moves no money: it says that OrderRefs name the same
+	// payment as OrderID (Stripe's invoice_payment.paid, the one place
+	// where API versions from 2025-03-31 tie an invoice to the payment
+	// intent and charge that paid it, which refunds and disputes name).
+	KindLink Kind = "link"
 )
 
 // Event is one payment-platform event in a platform-neutral form.

@@ -287,6 +287,10 @@ func checkParsed(t *testing.T, ev payments.Event, err error) {
 		if (ev.Refund > 0) == (ev.RefundCumulative > 0) {
 			t.Fatalf("%s needs exactly one of Refund, RefundCumulative: %+v", ev.Kind, ev)
 		}
+	case payments.KindLink:
+		if ev.Platform != payments.Stripe || len(ev.OrderRefs) == 0 || ev.Gross != 0 || ev.Refund != 0 || ev.RefundCumulative != 0 {
+			t.Fatalf("a link moves no money and names other ids: %+v", ev)
+		}
 	default:
 		t.Fatalf("unknown kind %q", ev.Kind)
 	}

@@ -109,6 +109,15 @@ type stripeCharge struct {
 	} `json:"billing_details"`
 }
 
+type stripeInvoicePayment struct {
+	Invoice  json.RawMessage `json:"invoice"`
+	Currency string          `json:"currency"`
+	Payment  *struct {
+		PaymentIntent json.RawMessage `json:"payment_intent"`
+		Charge        json.RawMessage `json:"charge"`
+	} `json:"payment"`
+}
+
 type stripeDispute struct {
 	ID            string          `json:"id"`
 	Amount        *json.Number    `json:"amount"`
@@ -134,14 +143,16 @@ type stripeDispute struct {
 //     charge.dispute.closed with status won and
 //     charge.dispute.funds_reinstated reverse them. RefundID is the
 //     dispute id, so the two events of one dispute apply once.
+//   - invoice_payment.paid (API versions from 2025-03-31) is a link: OrderID
+//     is the invoice, OrderRefs its payment intent and charge.
 //
 // OrderID is the payment_intent when the object has one, else the invoice,
 // else the object's own id; OrderRefs lists the other ids present. A
 // one-off payment's session, charge and dispute all carry its
-// payment_intent. A subscription's session carries only the invoice, which
-// charges name only before API version 2025-03-31 (basil): with later
-// versions, refunds and disputes of subscription payments match their sale
-// only through ids the ledger learned elsewhere.
+// payment_intent. A subscription's session and invoices carry only the
+// invoice, which charges name only before API version 2025-03-31 (basil):
+// with later versions, refunds and disputes of subscription payments find
+// their sale through invoice_payment.paid, which the endpoint must send.
 //
 // Referral is metadata["referral"] when set, else client_reference_id.
 // Amounts are converted to ISO minor units where Stripe counts otherwise
@@ -162,6 +173,8 @@ func ParseStripe(body []byte) (Event, error) {
 		parse = parseStripeInvoice
 	case "charge.refunded":
 		parse = parseStripeCharge
+	case "invoice_payment.paid":
+		parse = parseStripeInvoicePayment
 	case "charge.dispute.created", "charge.dispute.funds_withdrawn",
 		"charge.dispute.closed", "charge.dispute.funds_reinstated":
 		parse = parseStripeDispute
@@ -297,6 +310,37 @@ func parseStripeInvoice(ev Event, raw json.RawMessage) (Event, error) {
 			ev.ProductID = stripeID(l.Pricing.PriceDetails.Product)
 		}
 	}
+	return finish(ev)
+}
+
+// parseStripeInvoicePayment reads invoice_payment.paid (API versions from
+// 2025-03-31, "basil"): the invoice, and the payment intent and charge that
+// paid it. Invoices of those versions name neither, while refunds and
+// disputes name only them, so this event is what lets a refund of a
+// subscription payment find its sale. An out-of-band payment names
+// nothing a refund could carry: ignored.
+func parseStripeInvoicePayment(ev Event, raw json.RawMessage) (Event, error) {
+	var p stripeInvoicePayment
+	if err := decodeJSON(Stripe, "data.object", raw, &p); err != nil {
+		return Event{}, err
+	}
+	invoice := stripeID(p.Invoice)
+	if invoice == "" {
+		return Event{}, malformed(Stripe, "data.object.invoice", "missing")
+	}
+	var intent, charge string
+	if p.Payment != nil {
+		intent, charge = stripeID(p.Payment.PaymentIntent), stripeID(p.Payment.Charge)
+	}
+	if intent == "" && charge == "" {
+		return Event{}, ignored(Stripe, ev.EventType, "the payment names no payment intent or charge")
+	}
+	ev.Kind = KindLink
+	var err error
+	if ev.Currency, err = currencyCode(Stripe, "data.object.currency", p.Currency); err != nil {
+		return Event{}, err
+	}
+	setStripeOrder(&ev, invoice, intent, charge)
 	return finish(ev)
 }
 

@@ -14,6 +14,7 @@ func TestParseStripe(t *testing.T) {
 	session := testdata(t, "stripe/checkout_session_completed.json")
 	invoice := testdata(t, "stripe/invoice_paid.renewal.json")
 	basil := testdata(t, "stripe/invoice_paid.basil.json")
+	inpay := testdata(t, "stripe/invoice_payment_paid.basil.json")
 	charge := testdata(t, "stripe/charge_refunded.partial.json")
 	dispute := testdata(t, "stripe/charge_dispute_created.json")
 
@@ -91,6 +92,20 @@ func TestParseStripe(t *testing.T) {
 			Currency: "EUR", Gross: 1190, Tax: 190, Net: 1000, Referral: "r_Mm42Kx",
 			OccurredAt: time.Unix(1745000000, 0).UTC(),
 		}},
+		{name: "invoice payment, basil API version", body: inpay, want: payments.Event{
+			Kind: payments.KindLink, Platform: "stripe", Test: true,
+			EventID: "evt_1Qx9bSB7WZ01zgkWq1r2s3t4", EventType: "invoice_payment.paid",
+			OrderID: "in_1Qx9bNB7WZ01zgkWv8u7t6s5", OrderRefs: []string{"pi_3Qx9bOB7WZ01zgkW0k1l2m3n", "ch_3Qx9bOB7WZ01zgkW0o1p2q3r"},
+			Currency: "EUR", OccurredAt: time.Unix(1745000001, 0).UTC(),
+		}},
+		{name: "invoice payment with the invoice expanded", body: edit(t, inpay, `"invoice": "in_1Qx9bNB7WZ01zgkWv8u7t6s5"`,
+			`"invoice": {"id": "in_1Qx9bNB7WZ01zgkWv8u7t6s5", "object": "invoice"}`, `"charge": "ch_3Qx9bOB7WZ01zgkW0o1p2q3r"`, `"charge": null`),
+			want: payments.Event{
+				Kind: payments.KindLink, Platform: "stripe", Test: true,
+				EventID: "evt_1Qx9bSB7WZ01zgkWq1r2s3t4", EventType: "invoice_payment.paid",
+				OrderID: "in_1Qx9bNB7WZ01zgkWv8u7t6s5", OrderRefs: []string{"pi_3Qx9bOB7WZ01zgkW0k1l2m3n"},
+				Currency: "EUR", OccurredAt: time.Unix(1745000001, 0).UTC(),
+			}},
 		{name: "partial refund", body: charge, want: wantRefund},
 		{name: "second partial refund", body: edit(t, charge, `"amount_refunded": 1000`, `"amount_refunded": 3000`),
 			want: with(wantRefund, func(e *payments.Event) { e.RefundCumulative = 3000 })},
@@ -117,6 +132,10 @@ func TestParseStripe(t *testing.T) {
 		{name: "ignored payment_intent.succeeded", body: edit(t, session, `"type": "checkout.session.completed"`, `"type": "payment_intent.succeeded"`), err: payments.ErrIgnored},
 		{name: "ignored inquiry", body: edit(t, dispute, `"status": "needs_response"`, `"status": "warning_needs_response"`), err: payments.ErrIgnored},
 		{name: "ignored dispute lost", body: edit(t, dispute, `"charge.dispute.created"`, `"charge.dispute.closed"`, `"status": "needs_response"`, `"status": "lost"`), err: payments.ErrIgnored},
+		{name: "ignored out-of-band invoice payment", body: edit(t, inpay, `"type": "payment_intent",
+        "payment_intent": "pi_3Qx9bOB7WZ01zgkW0k1l2m3n",
+        "charge": "ch_3Qx9bOB7WZ01zgkW0o1p2q3r"`, `"type": "out_of_band_payment", "out_of_band_payment": {"amount": 1190}`), err: payments.ErrIgnored},
+		{name: "invoice payment without its invoice", body: edit(t, inpay, `"invoice": "in_1Qx9bNB7WZ01zgkWv8u7t6s5",`, ``), err: payments.ErrMalformed},
 		{name: "ignored refund of nothing", body: edit(t, charge, `"amount_refunded": 1000`, `"amount_refunded": 0`), err: payments.ErrIgnored},
 
 		{name: "malformed JSON", body: session[:200], err: payments.ErrMalformed},
@@ -208,7 +227,7 @@ func TestSignStripeMatchesVector(t *testing.T) {
 
 func FuzzParseStripe(f *testing.F) {
 	for _, name := range []string{"checkout_session_completed.json", "invoice_paid.renewal.json", "invoice_paid.basil.json",
-		"charge_refunded.partial.json", "charge_dispute_created.json"} {
+		"invoice_payment_paid.basil.json", "charge_refunded.partial.json", "charge_dispute_created.json"} {
 		f.Add(testdata(f, "stripe/"+name))
 	}
 	f.Add([]byte(`{"id":"evt_1","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","currency":"isk","amount":100,"amount_refunded":100}}}`))
