@@ -148,7 +148,8 @@ func sumUnpaid(t *testing.T, f *fixture) int64 {
 // TestConcurrentEventsOfOneOrder delivers events of the same order at the
 // same moment, as platforms do (Stripe sends a charge.refunded per refund
 // within milliseconds; retries overlap): two running totals, two separate
-// refunds, the same event twice, a sale together with its refund. A
+// refunds, the same event twice, a sale together with its refund, a
+// refund together with the link that names its order. A
 // delivery that fails is retried, as the platform would. The result must
 // be what one-by-one delivery gives, and verify must find nothing.
 func TestConcurrentEventsOfOneOrder(t *testing.T) {
@@ -200,6 +201,14 @@ func TestConcurrentEventsOfOneOrder(t *testing.T) {
 			o = fmt.Sprintf("new%d", i) // a sale and its refund, at once, the order unknown
 			at(sale(o, "USD", 10000), refund(o, o+"-a", 4000, 0))
 			cases[o] = want{4000, 3000}
+
+			// A refund naming the payment by another id, at once with the
+			// link that ties that id to the order (Stripe basil).
+			o = fmt.Sprintf("lnk%d", i)
+			f.ingest(sale(o, "USD", 10000))
+			at(payments.Event{Kind: payments.KindLink, EventID: o + "-link", OrderID: o, OrderRefs: []string{"pi-" + o},
+				Currency: "USD", OccurredAt: f.now}, refund("pi-"+o, o+"-a", 2000, 0))
+			cases[o] = want{2000, 4000}
 		}
 		for o, w := range cases {
 			c := f.commission(o)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"affiliated/internal/db"
@@ -137,12 +138,40 @@ func (l *Ledger) Ingest(ctx context.Context, platform string, body []byte, ev pa
 	return outcome, nil
 }
 
+// lockPayment serializes, on PostgreSQL, the transactions of events that
+// name a payment by any of the same ids, until they end: a transaction-level
+// advisory lock per id, taken in sorted order. Row locks cannot do it when
+// the order does not exist yet, or exists under another id: a refund and
+// the link naming its order (or two events of an order not yet known)
+// would each see nothing of the other and leave two orders. SQLite's
+// single writer serializes them already.
+func (l *Ledger) lockPayment(ctx context.Context, ev payments.Event) error {
+	if l.DB.Dialect() != db.Postgres {
+		return nil
+	}
+	ids := append([]string{ev.OrderID}, ev.OrderRefs...)
+	slices.Sort(ids)
+	for i, id := range ids {
+		if id == "" || (i > 0 && id == ids[i-1]) {
+			continue
+		}
+		if _, err := l.DB.Q(ctx).ExecContext(ctx, `/* ledger.lockPayment */
+			select pg_advisory_xact_lock(hashtextextended($1, 0))`, ev.Platform+"\n"+id); err != nil {
+			return fmt.Errorf("lock payment %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // apply records ev's effects and returns the order it touched.
 func (l *Ledger) apply(ctx context.Context, ev payments.Event, eventRow int64) (int64, error) {
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = l.now()
 	}
 	ev.OccurredAt = db.Time(ev.OccurredAt)
+	if err := l.lockPayment(ctx, ev); err != nil {
+		return 0, err
+	}
 	switch ev.Kind {
 	case payments.KindSale, payments.KindRenewal:
 		return l.applySale(ctx, ev)
