@@ -72,7 +72,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
 		pool.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
 		pool.SetConnMaxIdleTime(5 * time.Minute)
-		d = &DB{dialect: Postgres, write: pool, read: pool, dsn: dsn}
+		// GroupTX batches on PostgreSQL too: concurrent webhook sales
+		// would otherwise queue for the same rollup rows' locks, each
+		// holding them through its own WAL flush.
+		d = &DB{dialect: Postgres, write: pool, read: pool, dsn: dsn, group: &groupQueue{}}
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 		if i := strings.IndexByte(path, '?'); i >= 0 {

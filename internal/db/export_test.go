@@ -10,7 +10,7 @@ func CachedStatements(d *DB) (write, read int) {
 }
 
 // GroupState returns how many GroupTX calls wait for a batch and how many
-// batches have run (0, 0 on PostgreSQL, where GroupTX is TX).
+// batches have run.
 func GroupState(d *DB) (waiting, batches int) {
 	if d.group == nil {
 		return 0, 0

@@ -8,14 +8,15 @@ import (
 
 // GroupTX is TX for many small, independent writes arriving at once (a
 // webhook each): fn's effects are committed when GroupTX returns nil, and
-// undone when fn fails, as with TX. On SQLite, calls made while the writer
-// is busy share a transaction, each in its own savepoint: the one running
-// takes them in before it commits (up to maxGroup calls), so they share
-// its commit (one WAL write of the pages they all touch, the largest
-// cost of a small transaction): a failing fn rolls back to its savepoint
-// alone, and every call returns only after the shared commit, with its
-// error if that commit fails. On PostgreSQL, where concurrent transactions
-// share WAL flushes already, and inside a transaction, it is TX.
+// undone when fn fails, as with TX. Calls made while one is running share
+// a transaction, each in its own savepoint: the one running takes them in
+// before it commits (up to maxGroup calls), so they share its commit (on
+// SQLite one WAL write of the pages they all touch, the largest cost of a
+// small transaction; on PostgreSQL one WAL flush, and the rollup rows
+// that every sale updates are locked once per batch rather than passed
+// from one transaction to the next). A failing fn rolls back to its
+// savepoint alone, and every call returns only after the shared commit,
+// with its error if that commit fails. Inside a transaction it is TX.
 //
 // Once started, fn runs to its end even if ctx is cancelled (SQLite rolls
 // back the whole transaction when a write is interrupted); a call whose

@@ -47,6 +47,37 @@ func waitStarted(d *db.DB, i, batches0 int) {
 	}
 }
 
+// holdGroup starts a GroupTX call that keeps its transaction open until
+// release is called, so that the calls made meanwhile queue behind it and
+// its transaction takes them in (on either engine). It returns once the
+// call is running.
+func holdGroup(t *testing.T, d *db.DB) (release func()) {
+	t.Helper()
+	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- d.GroupTX(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-stop
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(stop)
+		<-ended // its outcome is the shared commit's, which each test checks
+	}
+}
+
+// waitQueued waits until n GroupTX calls wait in the queue.
+func waitQueued(d *db.DB, n int) {
+	for {
+		if w, _ := db.GroupState(d); w >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
 type outcome struct {
 	name     string
 	err      error
@@ -83,7 +114,7 @@ func TestGroupTXBatch(t *testing.T) {
 		}
 		order := []string{"ok1", "fails", "dup", "panics", "nested", "ok2"}
 		_, batches0 := db.GroupState(d)
-		release := holdWriter(t, d)
+		release := holdGroup(t, d)
 		results := make(chan outcome, len(order))
 		var wg sync.WaitGroup
 		for i, name := range order {
@@ -97,12 +128,9 @@ func TestGroupTXBatch(t *testing.T) {
 				}()
 				o.err = d.GroupTX(ctx, calls[name])
 			}()
-			if d.Dialect() == db.SQLite {
-				// In order ("dup" after "ok1"): the first waits for the
-				// writer alone, the others in the queue, which its transaction
-				// takes in once "ok1" has run.
-				waitStarted(d, i, batches0)
-			}
+			// In order ("dup" after "ok1"), in the queue behind the held
+			// call, whose transaction takes them all in once released.
+			waitQueued(d, i+1)
 		}
 		release()
 		wg.Wait()
@@ -112,11 +140,6 @@ func TestGroupTXBatch(t *testing.T) {
 			got[o.name] = o
 		}
 		first, second := got["ok1"], got["dup"]
-		if d.Dialect() != db.SQLite && first.err != nil {
-			// One transaction each, in any order: whichever came second
-			// hit the unique violation.
-			first, second = second, first
-		}
 		for _, o := range []outcome{first, got["nested"], got["ok2"]} {
 			if o.err != nil || o.panicked != nil {
 				t.Errorf("%s: err %v, panic %v", o.name, o.err, o.panicked)
@@ -147,12 +170,10 @@ func TestGroupTXBatch(t *testing.T) {
 		if fmt.Sprint(names) != "[nested ok1 ok2]" {
 			t.Fatalf("committed %v, want [nested ok1 ok2]", names)
 		}
-		if d.Dialect() == db.SQLite {
-			// The first call's transaction takes in the others queued
-			// while it ran (extend): one commit for all six.
-			if _, batches := db.GroupState(d); batches-batches0 != 1 {
-				t.Fatalf("%d batches for %d calls queued together, want 1", batches-batches0, len(order))
-			}
+		// The held call's transaction takes in the six queued while it
+		// ran: one commit for all.
+		if _, batches := db.GroupState(d); batches-batches0 != 1 {
+			t.Fatalf("%d batches for %d calls queued together, want 1", batches-batches0, len(order))
 		}
 	})
 }
@@ -171,8 +192,7 @@ func TestGroupTXCommitFails(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, batches0 := db.GroupState(d)
-		release := holdWriter(t, d)
+		release := holdGroup(t, d)
 		errs := make(chan error, 3)
 		for i := range 3 {
 			go func() {
@@ -190,9 +210,7 @@ func TestGroupTXCommitFails(t *testing.T) {
 					return err
 				})
 			}()
-			if d.Dialect() == db.SQLite {
-				waitStarted(d, i, batches0)
-			}
+			waitQueued(d, i+1)
 		}
 		release()
 		failed := 0
@@ -205,19 +223,11 @@ func TestGroupTXCommitFails(t *testing.T) {
 		if err := d.R(ctx).QueryRowContext(ctx, `select count(*) from gt_child`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		switch d.Dialect() {
-		case db.SQLite:
-			// The first call's transaction takes in the two queued behind
-			// it, and fails at commit: all three get the error, and none
-			// of the good ones' rows remain.
-			if failed != 3 || n != 0 {
-				t.Fatalf("%d calls failed, %d rows remain; want 3 and 0", failed, n)
-			}
-		default:
-			// One transaction each: only the bad one fails.
-			if failed != 1 || n != 2 {
-				t.Fatalf("%d calls failed, %d rows remain; want 1 and 2", failed, n)
-			}
+		// The held call's transaction takes in all three and fails at
+		// commit: each gets the error, and none of the good ones' rows
+		// remain.
+		if failed != 3 || n != 0 {
+			t.Fatalf("%d calls failed, %d rows remain; want 3 and 0", failed, n)
 		}
 	})
 }

@@ -82,7 +82,7 @@ const (
 )
 
 // Ingest stores a verified delivery and applies it, in one transaction
-// (on SQLite, a savepoint in a transaction shared with the deliveries
+// (a savepoint in a transaction shared with the deliveries
 // arriving at the same time: see db.GroupTX); it returns once that is committed.
 // parseErr is what parsing body gave: nil (ev is applied), an error
 // wrapping payments.ErrIgnored, or any other error (the delivery is stored

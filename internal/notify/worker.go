@@ -52,7 +52,7 @@ func (s *Service) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 		lock = " for update skip locked"
 	}
 	var out []claimed
-	// GroupTX: on SQLite the claim shares its commit with the webhook
+	// GroupTX: the claim shares its commit with the webhook
 	// deliveries and the outcomes being recorded meanwhile.
 	err := s.db.GroupTX(ctx, func(ctx context.Context) (err error) {
 		out, err = s.claimRows(ctx, now, lock)
@@ -201,7 +201,7 @@ func (s *Service) send(ctx context.Context, r claimed) error {
 func (s *Service) finish(ctx context.Context, r claimed, sendErr error, aborted bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// GroupTX: on SQLite the outcomes of a batch's sends, ending together,
+	// GroupTX: the outcomes of a batch's sends, ending together,
 	// share a commit (with the webhook deliveries arriving meanwhile).
 	return s.db.GroupTX(ctx, func(ctx context.Context) error { return s.record(ctx, r, sendErr, aborted) })
 }
