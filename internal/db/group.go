@@ -73,16 +73,11 @@ type groupQueue struct {
 func (d *DB) groupLoop() {
 	for {
 		d.group.mu.Lock()
-		n := min(len(d.group.queue), maxGroup)
-		if n == 0 {
+		batch := d.group.take(maxGroup)
+		if len(batch) == 0 {
 			d.group.running = false
 			d.group.mu.Unlock()
 			return
-		}
-		batch := d.group.queue[:n:n]
-		d.group.queue = d.group.queue[n:]
-		if len(d.group.queue) == 0 {
-			d.group.queue = nil
 		}
 		d.group.batches++
 		d.group.mu.Unlock()
@@ -163,21 +158,21 @@ func (d *DB) runGroup(batch []*groupJob) {
 // calls already run wait a little longer; the commit, the largest cost of
 // a small transaction, is shared by more of them.
 func (d *DB) extend(batch []*groupJob, results []groupResult) ([]*groupJob, []groupResult) {
-	if len(batch) >= maxGroup {
-		return batch, results
-	}
 	d.group.mu.Lock()
-	n := min(len(d.group.queue), maxGroup-len(batch))
-	if n > 0 {
-		batch = append(batch, d.group.queue[:n]...)
-		results = append(results, make([]groupResult, n)...)
-		d.group.queue = d.group.queue[n:]
-		if len(d.group.queue) == 0 {
-			d.group.queue = nil
-		}
-	}
+	more := d.group.take(maxGroup - len(batch))
 	d.group.mu.Unlock()
-	return batch, results
+	return append(batch, more...), append(results, make([]groupResult, len(more))...)
+}
+
+// take removes up to n calls from the front of the queue; mu must be held.
+func (q *groupQueue) take(n int) []*groupJob {
+	n = max(0, min(len(q.queue), n))
+	jobs := q.queue[:n:n]
+	q.queue = q.queue[n:]
+	if len(q.queue) == 0 {
+		q.queue = nil // let the backing array go
+	}
+	return jobs
 }
 
 // runJob runs fn, turning a panic into a result for its caller to re-panic.
