@@ -12,22 +12,32 @@ import (
 	"affiliated/internal/db/dbtest"
 )
 
+// hold runs through run (d.TX or d.GroupTX) a call that keeps its
+// transaction open until release is called, then does last in it; it
+// returns once the call is running, and release returns the call's error.
+func hold(run func(context.Context, func(context.Context) error) error, last func(ctx context.Context) error) (release func() error) {
+	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- run(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-stop
+			return last(ctx)
+		})
+	}()
+	<-started
+	return func() error {
+		close(stop)
+		return <-ended
+	}
+}
+
 // holdWriter starts a transaction that keeps the writer busy until release
 // is called, so that GroupTX calls made meanwhile queue up for one batch.
 func holdWriter(t *testing.T, d *db.DB) (release func()) {
 	t.Helper()
-	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		ended <- d.TX(context.Background(), func(ctx context.Context) error {
-			close(started)
-			<-stop
-			return insertTok(ctx, d, "holder", "hold")
-		})
-	}()
-	<-started
+	r := hold(d.TX, func(ctx context.Context) error { return insertTok(ctx, d, "holder", "hold") })
 	return func() {
-		close(stop)
-		if err := <-ended; err != nil {
+		if err := r(); err != nil {
 			t.Error(err)
 		}
 	}
@@ -50,22 +60,11 @@ func waitStarted(d *db.DB, i, batches0 int) {
 // holdGroup starts a GroupTX call that keeps its transaction open until
 // release is called, so that the calls made meanwhile queue behind it and
 // its transaction takes them in (on either engine). It returns once the
-// call is running.
-func holdGroup(t *testing.T, d *db.DB) (release func()) {
-	t.Helper()
-	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		ended <- d.GroupTX(context.Background(), func(ctx context.Context) error {
-			close(started)
-			<-stop
-			return nil
-		})
-	}()
-	<-started
-	return func() {
-		close(stop)
-		<-ended // its outcome is the shared commit's, which each test checks
-	}
+// call is running. Its outcome is the shared commit's, which each test
+// checks through the calls it queued.
+func holdGroup(d *db.DB) (release func()) {
+	r := hold(d.GroupTX, func(context.Context) error { return nil })
+	return func() { _ = r() }
 }
 
 // waitQueued waits until n GroupTX calls wait in the queue.
@@ -114,7 +113,7 @@ func TestGroupTXBatch(t *testing.T) {
 		}
 		order := []string{"ok1", "fails", "dup", "panics", "nested", "ok2"}
 		_, batches0 := db.GroupState(d)
-		release := holdGroup(t, d)
+		release := holdGroup(d)
 		results := make(chan outcome, len(order))
 		var wg sync.WaitGroup
 		for i, name := range order {
@@ -192,7 +191,7 @@ func TestGroupTXCommitFails(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		release := holdGroup(t, d)
+		release := holdGroup(d)
 		errs := make(chan error, 3)
 		for i := range 3 {
 			go func() {
