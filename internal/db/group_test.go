@@ -12,59 +12,25 @@ import (
 	"affiliated/internal/db/dbtest"
 )
 
-// hold runs through run (d.TX or d.GroupTX) a call that keeps its
-// transaction open until release is called, then does last in it; it
-// returns once the call is running, and release returns the call's error.
-func hold(run func(context.Context, func(context.Context) error) error, last func(ctx context.Context) error) (release func() error) {
-	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		ended <- run(context.Background(), func(ctx context.Context) error {
-			close(started)
-			<-stop
-			return last(ctx)
-		})
-	}()
-	<-started
-	return func() error {
-		close(stop)
-		return <-ended
-	}
-}
-
-// holdWriter starts a transaction that keeps the writer busy until release
-// is called, so that GroupTX calls made meanwhile queue up for one batch.
-func holdWriter(t *testing.T, d *db.DB) (release func()) {
-	t.Helper()
-	r := hold(d.TX, func(ctx context.Context) error { return insertTok(ctx, d, "holder", "hold") })
-	return func() {
-		if err := r(); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
-// waitStarted waits, after the i-th of the GroupTX calls made while
-// holdWriter holds the writer (SQLite only), until that call is in place:
-// the first taken into a batch (which waits for the writer), the next ones
-// in the queue behind it. batches0 is GroupState's count before the first.
-func waitStarted(d *db.DB, i, batches0 int) {
-	for {
-		w, b := db.GroupState(d)
-		if (i == 0 && b > batches0) || (i > 0 && w >= i) {
-			return
-		}
-		runtime.Gosched()
-	}
-}
-
 // holdGroup starts a GroupTX call that keeps its transaction open until
 // release is called, so that the calls made meanwhile queue behind it and
 // its transaction takes them in (on either engine). It returns once the
 // call is running. Its outcome is the shared commit's, which each test
 // checks through the calls it queued.
 func holdGroup(d *db.DB) (release func()) {
-	r := hold(d.GroupTX, func(context.Context) error { return nil })
-	return func() { _ = r() }
+	started, stop, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- d.GroupTX(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-stop
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(stop)
+		<-ended
+	}
 }
 
 // waitQueued waits until n GroupTX calls wait in the queue.
@@ -231,40 +197,40 @@ func TestGroupTXCommitFails(t *testing.T) {
 	})
 }
 
-// A call whose context has ended before its batch starts is not run.
+// A call whose context has ended before its turn in a batch is not run.
 func TestGroupTXCancelledWhileWaiting(t *testing.T) {
-	d := dbtest.SQLite(t)
-	_, batches0 := db.GroupState(d)
-	release := holdWriter(t, d)
-	ctx, cancel := context.WithCancel(context.Background())
-	first := make(chan error, 1)
-	go func() { // takes the groupLoop's first batch, waiting for the writer
-		first <- d.GroupTX(context.Background(), func(ctx context.Context) error { return insertTok(ctx, d, "first", "cancel") })
-	}()
-	waitStarted(d, 0, batches0)
-	ran := false
-	errc := make(chan error, 1)
-	go func() {
-		errc <- d.GroupTX(ctx, func(ctx context.Context) error {
-			ran = true
-			return insertTok(ctx, d, "cancelled", "cancel")
-		})
-	}()
-	waitStarted(d, 1, batches0)
-	cancel()
-	release()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	if ran {
-		t.Fatal("a call cancelled while waiting ran")
-	}
-	if n := countTok(t, context.Background(), d.R(context.Background()), "cancel"); n != 1 {
-		t.Fatalf("rows = %d, want 1", n)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		release := holdGroup(d)
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			first <- d.GroupTX(context.Background(), func(ctx context.Context) error { return insertTok(ctx, d, "first", "cancel") })
+		}()
+		waitQueued(d, 1)
+		ran := false
+		errc := make(chan error, 1)
+		go func() {
+			errc <- d.GroupTX(ctx, func(ctx context.Context) error {
+				ran = true
+				return insertTok(ctx, d, "cancelled", "cancel")
+			})
+		}()
+		waitQueued(d, 2)
+		cancel()
+		release()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if ran {
+			t.Fatal("a call cancelled while waiting ran")
+		}
+		if n := countTok(t, context.Background(), d.R(context.Background()), "cancel"); n != 1 {
+			t.Fatalf("rows = %d, want 1", n)
+		}
+	})
 }
 
 // Many concurrent calls: every one committed exactly once. Run with -race.
