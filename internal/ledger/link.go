@@ -25,7 +25,8 @@ func (l *Ledger) applyLink(ctx context.Context, ev payments.Event, eventRow int6
 	if err != nil {
 		return 0, err
 	}
-	if o == nil {
+	fresh := o == nil
+	if fresh { // with the refs no other order holds yet
 		if o, err = l.insertOrder(ctx, ev); err != nil {
 			return 0, err
 		}
@@ -42,8 +43,12 @@ func (l *Ledger) applyLink(ctx context.Context, ev payments.Event, eventRow int6
 			return 0, err
 		}
 	}
-	if err := l.addRefs(ctx, ev, o.ID); err != nil {
-		return 0, err
+	// A merge moves the other order's refs over; what an existing order
+	// lacks still is added here.
+	if !fresh {
+		if err := l.addRefs(ctx, ev, o.ID); err != nil {
+			return 0, err
+		}
 	}
 	return o.ID, nil
 }
