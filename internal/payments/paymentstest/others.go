@@ -144,16 +144,33 @@ func StripeSale(s Sale) []byte {
 	if s.Coupon != "" {
 		discounts = []any{obj{"coupon": nil, "promotion_code": s.Coupon}}
 	}
+	mode, intent := "payment", any(s.OrderID)
+	if s.Invoice != "" {
+		mode, intent = "subscription", nil
+	}
 	return stripeEnvelope(id(s.EventID, "evt_", s.OrderID), "checkout.session.completed", s.at(), !s.Test, obj{
-		"id": id("", "cs_test_", s.OrderID), "object": "checkout.session", "mode": "payment",
-		"status": "complete", "payment_status": "paid", "payment_intent": s.OrderID,
+		"id": id("", "cs_test_", s.OrderID), "object": "checkout.session", "mode": mode,
+		"status": "complete", "payment_status": "paid", "payment_intent": intent,
 		"currency": strings.ToLower(cur), "amount_subtotal": amt(s.Amount - s.Tax + s.Discount), "amount_total": amt(s.Amount),
 		"total_details":       obj{"amount_discount": amt(s.Discount), "amount_shipping": 0, "amount_tax": amt(s.Tax)},
 		"client_reference_id": orNull(s.Referral), "metadata": obj{},
 		"customer": id("", "cus_", s.Email), "customer_email": nil,
 		"customer_details": obj{"email": s.Email, "name": "Test Buyer"},
-		"discounts":        discounts, "subscription": orNull(s.SubscriptionID), "invoice": nil,
+		"discounts":        discounts, "subscription": orNull(s.SubscriptionID), "invoice": orNull(s.Invoice),
 		"created": s.at().Add(-time.Minute).Unix(), "livemode": !s.Test,
+	})
+}
+
+// StripeInvoicePayment returns invoice_payment.paid (API versions from
+// 2025-03-31) tying s.Invoice to the payment intent s.OrderID and its
+// charge, the ids StripeRefund and StripeChargeback name.
+func StripeInvoicePayment(s Sale) []byte {
+	cur := s.currency()
+	return stripeEnvelope(id("", "evt_", "ip"+s.OrderID), "invoice_payment.paid", s.at(), !s.Test, obj{
+		"id": id("", "inpay_", s.OrderID), "object": "invoice_payment", "invoice": s.Invoice, "is_default": true,
+		"amount_paid": stripeAmount(s.Amount, cur), "amount_requested": stripeAmount(s.Amount, cur),
+		"currency": strings.ToLower(cur), "status": "paid", "livemode": !s.Test,
+		"payment": obj{"type": "payment_intent", "payment_intent": s.OrderID, "charge": id("", "ch_", s.OrderID)},
 	})
 }
 

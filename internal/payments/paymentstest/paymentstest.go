@@ -32,6 +32,11 @@ type Sale struct {
 	EventID        string
 	SubscriptionID string
 	Renewal        bool // a later payment of SubscriptionID
+	// Invoice makes StripeSale a subscription's checkout as API versions
+	// from 2025-03-31 ("basil") send it: mode subscription, this invoice,
+	// no payment_intent (OrderID is then the intent that
+	// StripeInvoicePayment ties to the invoice, and that StripeRefund names).
+	Invoice string
 	Email          string
 	ProductID      string
 	ProductName    string
