@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"affiliated/internal/apperr"
+	"affiliated/internal/audit"
 	"affiliated/internal/db"
 	"affiliated/internal/db/dbtest"
 	"affiliated/internal/payments"
 	"affiliated/internal/program"
+	"affiliated/internal/tracking"
 )
 
 // TestConcurrentPayouts creates two payouts at once, over and over, on a
@@ -148,8 +150,7 @@ func sumUnpaid(t *testing.T, f *fixture) int64 {
 // TestConcurrentEventsOfOneOrder delivers events of the same order at the
 // same moment, as platforms do (Stripe sends a charge.refunded per refund
 // within milliseconds; retries overlap): two running totals, two separate
-// refunds, the same event twice, a sale together with its refund, a
-// refund together with the link that names its order. A
+// refunds, the same event twice, a sale together with its refund. A
 // delivery that fails is retried, as the platform would. The result must
 // be what one-by-one delivery gives, and verify must find nothing.
 func TestConcurrentEventsOfOneOrder(t *testing.T) {
@@ -202,13 +203,6 @@ func TestConcurrentEventsOfOneOrder(t *testing.T) {
 			at(sale(o, "USD", 10000), refund(o, o+"-a", 4000, 0))
 			cases[o] = want{4000, 3000}
 
-			// A refund naming the payment by another id, at once with the
-			// link that ties that id to the order (Stripe basil).
-			o = fmt.Sprintf("lnk%d", i)
-			f.ingest(sale(o, "USD", 10000))
-			at(payments.Event{Kind: payments.KindLink, EventID: o + "-link", OrderID: o, OrderRefs: []string{"pi-" + o},
-				Currency: "USD", OccurredAt: f.now}, refund("pi-"+o, o+"-a", 2000, 0))
-			cases[o] = want{2000, 4000}
 		}
 		for o, w := range cases {
 			c := f.commission(o)
@@ -223,6 +217,62 @@ func TestConcurrentEventsOfOneOrder(t *testing.T) {
 			if got.RefundedGross != w.refunded || c.Amount != w.commission {
 				t.Errorf("%s: refunded %d, commission %d; want %d, %d", o, got.RefundedGross, c.Amount, w.refunded, w.commission)
 			}
+		}
+		f.verify()
+	})
+}
+
+// Two servers sharing one database each receive one of two events of a
+// payment at the same moment: a refund naming it by the payment intent,
+// and the link that ties the intent to its order (Stripe basil). Their
+// transactions run at once; whichever order they end in, the refund is
+// on the order and no second order is left (on PostgreSQL, the payment's
+// advisory locks make them take turns; SQLite's file lock does).
+func TestConcurrentLinkAndRefundOnTwoServers(t *testing.T) {
+	dbtest.EachReplicas(t, func(t *testing.T, a, b *db.DB) {
+		f := newFixture(t, a, nil)
+		other := *f.l
+		other.DB = b
+		other.Programs = &program.Store{DB: b, Audit: &audit.Log{DB: b}, BaseURL: f.progs.BaseURL}
+		other.Clicks = &tracking.Stats{DB: b}
+		ctx := context.Background()
+		for i := range 15 {
+			o := fmt.Sprintf("lnk%d", i)
+			f.ingest(sale(o, "USD", 10000))
+			link := payments.Event{Kind: payments.KindLink, Platform: "shop", EventID: o + "-link", OrderID: o,
+				OrderRefs: []string{"pi-" + o}, Currency: "USD", OccurredAt: f.now}
+			ref := payments.Event{Kind: payments.KindRefund, Platform: "shop", EventID: o + "-a", RefundID: o + "-a",
+				OrderID: "pi-" + o, Currency: "USD", Refund: 2000, OccurredAt: f.now}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for _, x := range []struct {
+				l  *Ledger
+				ev payments.Event
+			}{{f.l, link}, {&other, ref}} {
+				wg.Go(func() {
+					<-start
+					var err error
+					for range 5 { // a deadlock or busy database is retried, as a platform would
+						if _, err = x.l.Ingest(ctx, "shop", []byte(x.ev.EventID), x.ev, nil); err == nil {
+							return
+						}
+					}
+					t.Errorf("%s: %v", x.ev.EventID, err)
+				})
+			}
+			close(start)
+			wg.Wait()
+			c := f.commission(o)
+			got, err := f.l.Order(ctx, c.OrderID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.RefundedGross != 2000 || c.Amount != 4000 {
+				t.Errorf("%s: refunded %d, commission %d; want 2000, 4000", o, got.RefundedGross, c.Amount)
+			}
+		}
+		if orders, _, err := f.l.Orders(ctx, OrderFilter{Limit: 1000}); err != nil || len(orders) != 15 {
+			t.Errorf("%d orders (%v), want 15: a refund was left on an order of its own", len(orders), err)
 		}
 		f.verify()
 	})

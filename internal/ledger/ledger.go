@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"affiliated/internal/db"
@@ -140,7 +139,7 @@ func (l *Ledger) Ingest(ctx context.Context, platform string, body []byte, ev pa
 
 // lockPayment serializes, on PostgreSQL, the transactions of events that
 // name a payment by any of the same ids, until they end: a transaction-level
-// advisory lock per id, taken in sorted order. Row locks cannot do it when
+// advisory lock per id, taken in the order of their keys. Row locks cannot do it when
 // the order does not exist yet, or exists under another id: a refund and
 // the link naming its order (or two events of an order not yet known)
 // would each see nothing of the other and leave two orders. SQLite's
@@ -149,16 +148,18 @@ func (l *Ledger) lockPayment(ctx context.Context, ev payments.Event) error {
 	if l.DB.Dialect() != db.Postgres {
 		return nil
 	}
-	ids := append([]string{ev.OrderID}, ev.OrderRefs...)
-	slices.Sort(ids)
-	for i, id := range ids {
-		if id == "" || (i > 0 && id == ids[i-1]) {
-			continue
+	var ids []string
+	for _, id := range append([]string{ev.OrderID}, ev.OrderRefs...) {
+		if id != "" {
+			ids = append(ids, id)
 		}
-		if _, err := l.DB.Q(ctx).ExecContext(ctx, `/* ledger.lockPayment */
-			select pg_advisory_xact_lock(hashtextextended($1, 0))`, ev.Platform+"\n"+id); err != nil {
-			return fmt.Errorf("lock payment %s: %w", id, err)
-		}
+	}
+	// One round trip; the locks are taken in the order of their keys, the
+	// same in every transaction, so two never wait for each other.
+	if _, err := l.DB.Q(ctx).ExecContext(ctx, `/* ledger.lockPayment */
+		select pg_advisory_xact_lock(k) from (select distinct hashtextextended($1 || chr(10) || x, 0) as k
+			from unnest($2::text[]) as x order by k) as keys`, ev.Platform, ids); err != nil {
+		return fmt.Errorf("lock payment %s: %w", ev.OrderID, err)
 	}
 	return nil
 }

@@ -30,6 +30,25 @@ func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	}
 }
 
+// EachReplicas is Each with two handles on one fresh database, as two
+// servers sharing it would hold: each has its own pools and its own
+// GroupTX queue, so their transactions really run at the same time.
+func EachReplicas(t *testing.T, fn func(t *testing.T, a, b *db.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "test.db")
+		a := open(t, path)
+		fn(t, a, open(t, path))
+	})
+	if os.Getenv(EnvPostgres) != "" {
+		t.Run("postgres", func(t *testing.T) {
+			dsn := newPostgresDB(t)
+			a := open(t, dsn)
+			fn(t, a, open(t, dsn))
+		})
+	}
+}
+
 // DSNs returns a fresh, empty database DSN per engine (not migrated: the
 // binary under test does that; PostgreSQL ones are dropped at cleanup), for
 // tests that start the real binary.
