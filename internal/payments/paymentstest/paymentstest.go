@@ -36,19 +36,19 @@ type Sale struct {
 	// from 2025-03-31 ("basil") send it: mode subscription, this invoice,
 	// no payment_intent (OrderID is then the intent that
 	// StripeInvoicePayment ties to the invoice, and that StripeRefund names).
-	Invoice string
-	Email          string
-	ProductID      string
-	ProductName    string
-	Currency       string // ISO 4217; "USD" when empty
-	Amount         int64  // gross paid, minor units, tax included
-	Tax            int64
-	Discount       int64 // already taken off Amount
-	Fee            int64 // platform fee (Paddle, Paddle Classic, Gumroad)
-	Referral       string
-	Coupon         string
-	Test           bool
-	At             time.Time // DefaultTime when zero
+	Invoice     string
+	Email       string
+	ProductID   string
+	ProductName string
+	Currency    string // ISO 4217; "USD" when empty
+	Amount      int64  // gross paid, minor units, tax included
+	Tax         int64
+	Discount    int64 // already taken off Amount
+	Fee         int64 // platform fee (Paddle, Paddle Classic, Gumroad)
+	Referral    string
+	Coupon      string
+	Test        bool
+	At          time.Time // DefaultTime when zero
 }
 
 // Refund describes one refund or chargeback of a Sale.
