@@ -1,0 +1,434 @@
+// Package journal is an append-only log of records in segment files on the
+// local disk. The redirect appends its click here and answers once the
+// append is done; a loader moves records into the database in large
+// batches (see tracking.ClickJournal).
+//
+// Durability is that of SQLite in WAL mode with synchronous=NORMAL, the
+// setting the database uses: an append reaches the operating system with
+// one write(2) and survives the process being killed; only the loss of the
+// machine's power may undo the last appends. Segments are synced when they
+// are closed.
+//
+// On disk: a directory holding a LOCK file (one process at a time), an ID
+// file (the journal's identity, which names its loaded offset in the
+// database) and segments named by the global offset of their first byte
+// (00000000000000000000.log, …). A record is framed as
+//
+//	length  uint32, little-endian: bytes of payload
+//	crc     uint32, little-endian: CRC-32C (Castagnoli) of payload
+//	payload
+//
+// and never spans two segments. Offsets are global: a segment's name plus
+// the position in it.
+package journal
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxRecord is the largest payload a record may carry; the smallest is
+// one byte.
+const MaxRecord = 1 << 20
+
+const headerSize = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Errors.
+var (
+	ErrClosed   = errors.New("journal closed")
+	ErrTooLarge = errors.New("journal record larger than 1 MiB")
+	ErrLocked   = errors.New("journal in use by another process")
+	ErrEmpty    = errors.New("empty journal record")
+)
+
+// CorruptError reports a record that fails its checks.
+type CorruptError struct {
+	Segment string
+	Offset  int64 // global offset of the bad frame
+	Reason  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal %s: corrupt record at offset %d: %s", e.Segment, e.Offset, e.Reason)
+}
+
+// Options tune a journal.
+type Options struct {
+	// SegmentSize is the size after which appends go to a new segment
+	// (64 MiB by default).
+	SegmentSize int64
+}
+
+// Journal is an open journal. Append is safe for concurrent use.
+type Journal struct {
+	dir     string
+	id      string
+	lock    *os.File
+	segSize int64
+
+	// Truncated is how many bytes of a torn last record Open cut off.
+	Truncated int64
+
+	end atomic.Int64 // global offset after the last appended record
+
+	mu      sync.Mutex
+	cur     *batch  // records waiting for the next write
+	spare   []byte  // a written batch's buffer, for reuse
+	writing bool    // a leader is writing
+	closed  bool    // no more appends
+	segs    []int64 // bases of the segments on disk, ascending; the last is active
+	f       *os.File
+	notify  func()
+}
+
+// batch is a group of records written with one write(2). The first
+// appender to find no write in progress writes its batch; the others wait
+// for it, and when it is done it hands the batch that filled meanwhile to
+// one of that batch's waiters (lead), so nobody writes more than one batch.
+type batch struct {
+	buf  []byte
+	done chan struct{} // closed once written
+	lead chan struct{} // receives once: its receiver writes this batch
+	err  error
+	end  int64 // global offset after this batch, once written
+}
+
+func newBatch(buf []byte) *batch {
+	return &batch{buf: buf[:0], done: make(chan struct{}), lead: make(chan struct{}, 1)}
+}
+
+// Open opens the journal in dir, creating it if needed, and cuts off a
+// torn record at the end of its last segment (see Truncated).
+func Open(dir string, opt Options) (*Journal, error) {
+	if opt.SegmentSize <= 0 {
+		opt.SegmentSize = 64 << 20
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{dir: dir, lock: lock, segSize: opt.SegmentSize}
+	if err := j.open(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	j.cur = newBatch(nil)
+	return j, nil
+}
+
+func (j *Journal) open() error {
+	id, err := os.ReadFile(filepath.Join(j.dir, "ID"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		id = []byte(hex.EncodeToString(b))
+		if err := writeFileSync(filepath.Join(j.dir, "ID"), id); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	j.id = strings.TrimSpace(string(id))
+	if j.id == "" {
+		return fmt.Errorf("journal %s: empty ID file", j.dir)
+	}
+	if j.segs, err = segments(j.dir); err != nil {
+		return err
+	}
+	if len(j.segs) == 0 {
+		j.segs = []int64{0}
+	}
+	last := j.segs[len(j.segs)-1]
+	f, err := os.OpenFile(j.segPath(last), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return err
+	}
+	size, err := validLength(f, last)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if fi, err := f.Stat(); err != nil {
+		f.Close()
+		return err
+	} else if fi.Size() > size {
+		j.Truncated = fi.Size() - size
+		if err := f.Truncate(size); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
+		return err
+	}
+	j.f = f
+	j.end.Store(last + size)
+	return nil
+}
+
+// validLength returns the length of the run of whole, intact records at
+// the start of a segment: what is left of it after a torn write.
+func validLength(f *os.File, base int64) (int64, error) {
+	r := &segmentReader{f: f, base: base, name: f.Name()}
+	var off int64
+	for {
+		n, _, err := r.record(off)
+		if err != nil {
+			var c *CorruptError
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &c) {
+				return off, nil
+			}
+			return 0, err
+		}
+		off += n
+	}
+}
+
+func segments(dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []int64
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".log")
+		if !ok || len(name) != 20 {
+			continue
+		}
+		base, err := strconv.ParseInt(name, 10, 64)
+		if err != nil || base < 0 {
+			continue
+		}
+		segs = append(segs, base)
+	}
+	slices.Sort(segs)
+	return segs, nil
+}
+
+func (j *Journal) segPath(base int64) string {
+	return filepath.Join(j.dir, fmt.Sprintf("%020d.log", base))
+}
+
+// ID returns the journal's identity, kept in its directory.
+func (j *Journal) ID() string { return j.id }
+
+// Dir returns the journal's directory.
+func (j *Journal) Dir() string { return j.dir }
+
+// End returns the offset after the last appended record.
+func (j *Journal) End() int64 { return j.end.Load() }
+
+// Start returns the offset of the oldest record still on disk.
+func (j *Journal) Start() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.segs[0]
+}
+
+// OnAppend sets fn to be called after each write; fn must not block.
+func (j *Journal) OnAppend(fn func()) {
+	j.mu.Lock()
+	j.notify = fn
+	j.mu.Unlock()
+}
+
+// Append writes payload as one record and returns once it is written,
+// with the offset after it. Concurrent appends share writes.
+func (j *Journal) Append(payload []byte) (int64, error) {
+	if len(payload) > MaxRecord {
+		return 0, ErrTooLarge
+	}
+	if len(payload) == 0 {
+		return 0, ErrEmpty
+	}
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return 0, ErrClosed
+	}
+	b := j.cur
+	b.buf = appendFrame(b.buf, payload)
+	if j.writing {
+		j.mu.Unlock()
+		select {
+		case <-b.done:
+			return b.end, b.err
+		case <-b.lead:
+		}
+	} else {
+		j.writing = true
+		j.cur = newBatch(j.spare)
+		j.spare = nil
+		j.mu.Unlock()
+	}
+	j.flush(b)
+	return b.end, b.err
+}
+
+func appendFrame(buf, payload []byte) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
+	return append(buf, payload...)
+}
+
+// flush writes b; only the leader calls it. It then hands the next batch
+// to one of its waiters, or gives up the lead.
+func (j *Journal) flush(b *batch) {
+	b.err = j.write(b.buf)
+	b.end = j.end.Load()
+	close(b.done)
+	j.mu.Lock()
+	if b.err == nil && cap(b.buf) <= 4<<20 {
+		j.spare = b.buf
+	}
+	if len(j.cur.buf) > 0 {
+		next := j.cur
+		j.cur = newBatch(j.spare)
+		j.spare = nil
+		next.lead <- struct{}{}
+	} else {
+		j.writing = false
+	}
+	notify := j.notify
+	j.mu.Unlock()
+	if notify != nil && b.err == nil {
+		notify()
+	}
+}
+
+// write appends buf to the active segment, starting a new one first when
+// buf would take it past the segment size. Only the leader calls it.
+func (j *Journal) write(buf []byte) error {
+	end := j.end.Load()
+	j.mu.Lock()
+	base := j.segs[len(j.segs)-1]
+	j.mu.Unlock()
+	if end > base && end-base+int64(len(buf)) > j.segSize {
+		if err := j.rotate(end); err != nil {
+			return err
+		}
+		base = end
+	}
+	if _, err := j.f.Write(buf); err != nil {
+		// Cut a partial write off, so that the segment ends on a whole
+		// record and the next append lands where readers expect it.
+		if terr := j.f.Truncate(end - base); terr == nil {
+			_, _ = j.f.Seek(end-base, io.SeekStart)
+		}
+		return fmt.Errorf("journal append: %w", err)
+	}
+	j.end.Store(end + int64(len(buf)))
+	return nil
+}
+
+// rotate syncs and closes the active segment and opens one starting at end.
+func (j *Journal) rotate(end int64) error {
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal sync: %w", err)
+	}
+	f, err := os.OpenFile(j.segPath(end), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("journal rotate: %w", err)
+	}
+	_ = syncDir(j.dir)
+	old := j.f
+	j.mu.Lock()
+	j.f = f
+	j.segs = append(j.segs, end)
+	j.mu.Unlock()
+	return old.Close()
+}
+
+// Release deletes the segments whose records all lie before off: the
+// caller has stored them elsewhere. The active segment is kept.
+func (j *Journal) Release(off int64) error {
+	j.mu.Lock()
+	var drop []int64
+	for len(j.segs) > 1 && j.segs[1] <= off {
+		drop = append(drop, j.segs[0])
+		j.segs = j.segs[1:]
+	}
+	j.mu.Unlock()
+	for _, base := range drop {
+		if err := os.Remove(j.segPath(base)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops appends, waits for the write in progress, syncs the active
+// segment and releases the directory. Appends after Close fail with
+// ErrClosed.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	// Appends queued behind a write in progress are still written: wait
+	// until the lead is given up.
+	for j.writing {
+		j.mu.Unlock()
+		time.Sleep(50 * time.Microsecond)
+		j.mu.Lock()
+	}
+	f := j.f
+	j.mu.Unlock()
+	err := f.Sync()
+	err = errors.Join(err, f.Close())
+	return errors.Join(err, j.lock.Close())
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
