@@ -27,6 +27,7 @@
 package analytics
 
 import (
+	"context"
 	"math"
 	"math/big"
 	"strconv"
@@ -39,7 +40,12 @@ import (
 )
 
 // Service runs the reports.
-type Service struct{ DB *db.DB }
+type Service struct {
+	DB *db.DB
+	// Sync, when set, waits until the clicks logged before the call are
+	// in the database (tracking.ClickJournal.Sync).
+	Sync func(ctx context.Context) error
+}
 
 // Intervals of a series.
 const (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"affiliated/internal/tracking"
 )
 
 // Point is one interval of a series.
@@ -27,6 +29,7 @@ type Overview struct {
 // Overview returns the figures of q's range, in total and per interval.
 // The totals are the sums of the points.
 func (s *Service) Overview(ctx context.Context, q Query) (*Overview, error) {
+	tracking.Await(ctx, s.Sync)
 	if err := q.normalize(); err != nil {
 		return nil, err
 	}

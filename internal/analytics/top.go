@@ -55,6 +55,7 @@ type TopAffiliates struct {
 // over q's range. Ties are broken by clicks, then by id. Affiliates with
 // neither clicks nor sales in the range are left out.
 func (s *Service) TopAffiliates(ctx context.Context, q TopQuery) (*TopAffiliates, error) {
+	tracking.Await(ctx, s.Sync)
 	if err := q.align(); err != nil {
 		return nil, err
 	}
@@ -127,6 +128,7 @@ func (s *Service) TopAffiliates(ctx context.Context, q TopQuery) (*TopAffiliates
 // as TopAffiliates: one set of queries for the whole list, not one per
 // affiliate. An affiliate with nothing in the range has zero Stats.
 func (s *Service) AffiliateTotals(ctx context.Context, q Query, ids []int64) (map[int64]Stats, error) {
+	tracking.Await(ctx, s.Sync)
 	if err := q.align(); err != nil {
 		return nil, err
 	}
@@ -450,6 +452,7 @@ type DimReport struct {
 // device) by human clicks over the UTC days that cover q's range, most
 // clicks first (ties by value). limit is 10 when 0, at most MaxLimit.
 func (s *Service) Breakdown(ctx context.Context, q Query, dim string, limit int) (*DimReport, error) {
+	tracking.Await(ctx, s.Sync)
 	switch dim {
 	case DimReferrerHost, DimLandingPath, DimDevice:
 	default:

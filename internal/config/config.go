@@ -35,6 +35,8 @@ type Config struct {
 	ClickBatchSize    int
 	ClickBatchWait    time.Duration
 	ClickQueue        int
+	ClickJournal      string // "auto", "off" or a directory
+	ClickLoadWait     time.Duration
 	ClickWaitTimeout  time.Duration
 	LinkCacheTTL      time.Duration
 	TrustProxyHeaders bool
@@ -153,6 +155,14 @@ func Options() []Option {
 		{"click-batch-size", "AFFILIATED_CLICK_BATCH_SIZE", "1000", "most clicks committed in one transaction", false, intOpt(1, 100000, func(c *Config) *int { return &c.ClickBatchSize })},
 		{"click-batch-wait", "AFFILIATED_CLICK_BATCH_WAIT", "2ms", "longest a click waits for others to share its commit", false, durOpt(func(c *Config) *time.Duration { return &c.ClickBatchWait })},
 		{"click-queue", "AFFILIATED_CLICK_QUEUE", "100000", "clicks queued in memory before redirects wait for room", false, intOpt(1, 10000000, func(c *Config) *int { return &c.ClickQueue })},
+		{"click-journal", "AFFILIATED_CLICK_JOURNAL", "auto", "directory of the click journal: a redirect appends its click there and answers, a loader moves clicks to the database in batches; auto: beside a SQLite file, off on PostgreSQL; off: redirects wait for the database commit", false, func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must be auto, off or a directory")
+			}
+			c.ClickJournal = v
+			return nil
+		}},
+		{"click-load-wait", "AFFILIATED_CLICK_LOAD_WAIT", "10ms", "with the click journal: how long clicks gather before a load into the database (reads wait for the load they need, never this long)", false, durOpt(func(c *Config) *time.Duration { return &c.ClickLoadWait })},
 		{"click-wait-timeout", "AFFILIATED_CLICK_WAIT_TIMEOUT", "1s", "longest a redirect waits for its click's commit before answering anyway (the click stays queued)", false, durOpt(func(c *Config) *time.Duration { return &c.ClickWaitTimeout })},
 		{"link-cache-ttl", "AFFILIATED_LINK_CACHE_TTL", "30s", "how long a resolved referral code is trusted without asking the database", false, durOpt(func(c *Config) *time.Duration { return &c.LinkCacheTTL })},
 		{"trust-proxy", "AFFILIATED_TRUST_PROXY", "false", "take the client IP from X-Forwarded-For (only behind a proxy you control)", false, boolOpt(func(c *Config) *bool { return &c.TrustProxyHeaders })},

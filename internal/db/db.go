@@ -135,6 +135,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return d, nil
 }
 
+// Path returns the SQLite database file, or "" on PostgreSQL and for an
+// in-memory SQLite database.
+func (d *DB) Path() string {
+	if d.dialect != SQLite || strings.Contains(d.dsn, ":memory:") {
+		return ""
+	}
+	return d.dsn
+}
+
 // Dialect tells which engine this is, for the few queries that differ.
 func (d *DB) Dialect() Dialect { return d.dialect }
 

@@ -104,6 +104,11 @@ func (l *Ledger) Ingest(ctx context.Context, platform string, body []byte, ev pa
 		sum := sha256.Sum256(body)
 		eventID = "sha256:" + hex.EncodeToString(sum[:])
 	}
+	if outcome == Applied && ev.Referral != "" && l.Clicks != nil {
+		// The referral's click may still be in the click journal; the
+		// transaction below could not wait for it (see ReferralClick).
+		l.Clicks.Await(ctx)
+	}
 	err := l.DB.GroupTX(ctx, func(ctx context.Context) error {
 		var rowID int64
 		err := l.DB.Q(ctx).QueryRowContext(ctx, `/* ledger.Ingest */

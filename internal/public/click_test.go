@@ -23,16 +23,39 @@ import (
 )
 
 // TestClickCommittedBefore302 checks the durability promise: when the 302
-// arrives, its click is already in the database. A long batch wait makes a
-// handler that answered before its commit fail this test every time.
+// arrives, its click is already durable. Without the journal it is in the
+// database: a long batch wait makes a handler that answered before its
+// commit fail this test every time. With the journal it is in the journal,
+// and every read that starts after the 302 sees it: the same long wait
+// for the loader makes a read that does not wait for it fail.
 func TestClickCommittedBefore302(t *testing.T) {
 	t.Parallel()
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		app := servertest.Start(t, d, "--click-batch-wait=20ms")
-		p := newProgram(t, app, "shop", nil)
-		a := newAffiliate(t, app, p.ID, "ann")
+	for _, journal := range []bool{false, true} {
+		t.Run(fmt.Sprintf("journal=%v", journal), func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, d *db.DB) {
+				opt := "--click-journal=off"
+				if journal {
+					opt = "--click-journal=" + t.TempDir()
+				}
+				testClickCommittedBefore302(t, d, journal, opt)
+			})
+		})
+	}
+}
+
+func testClickCommittedBefore302(t *testing.T, d *db.DB, journal bool, opt string) {
+	{
+		// Only a reader's wait loads the journal (load wait 1h).
+		app := servertest.Start(t, d, "--click-batch-wait=20ms", "--click-load-wait=1h", opt)
+		if (app.Journal != nil) != journal {
+			t.Fatalf("%s: journal %v", opt, app.Journal != nil)
+		}
+		code := map[bool]string{false: "direct", true: "journaled"}[journal]
+		p := newProgram(t, app, code, nil)
+		a := newAffiliate(t, app, p.ID, code)
+		link := "/r/" + code
 		for i := range 5 {
-			ref := location(t, visit(t, app, "GET", "/r/ann"), http.StatusFound).Query().Get("ref")
+			ref := location(t, visit(t, app, "GET", link), http.StatusFound).Query().Get("ref")
 			cs := clicksOf(t, app, a.ID)
 			if len(cs) != i+1 || cs[i].ReferralID != ref {
 				t.Fatalf("right after 302 #%d: %d clicks stored, last %+v; want %d ending with %s", i+1, len(cs), cs[len(cs)-1], i+1, ref)
@@ -45,7 +68,7 @@ func TestClickCommittedBefore302(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 32 {
 			wg.Go(func() {
-				req, _ := http.NewRequest("GET", app.URL+"/r/ann", nil)
+				req, _ := http.NewRequest("GET", app.URL+link, nil)
 				req.Header.Set("User-Agent", browserUA)
 				res, err := http.DefaultTransport.RoundTrip(req)
 				if err != nil {
@@ -60,6 +83,7 @@ func TestClickCommittedBefore302(t *testing.T) {
 					return
 				}
 				ref.ReferralID = loc.Query().Get("ref")
+				app.Stats.Await(ctx) // what every reader does
 				if _, ok, err := app.Stats.ReferralClick(ctx, ref.ReferralID, time.Now().Add(time.Hour), false); err != nil || !ok {
 					errs <- fmt.Errorf("click %s not stored when its 302 arrived (err %v)", ref.ReferralID, err)
 				}
@@ -70,7 +94,7 @@ func TestClickCommittedBefore302(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-	})
+	}
 }
 
 // postClick sends a /t/click the way t.js does: JSON as text/plain from another origin.

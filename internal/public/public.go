@@ -18,6 +18,7 @@ type Tracker struct {
 	Log      *slog.Logger
 	Resolver *tracking.Resolver
 	Writer   *tracking.Writer
+	Journal  *tracking.ClickJournal // when set, clicks go here first (Writer if it fails)
 
 	CookieName   string
 	CookieDomain string

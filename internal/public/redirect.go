@@ -12,8 +12,7 @@ import (
 
 // redirect answers a referral link with a 302 (never 301: browsers cache
 // those and repeat clicks would go uncounted). For GET, it answers only
-// after the click is committed, or after WaitTimeout with the click still
-// queued for retry.
+// after the click is durable (see log).
 func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 	isHead := r.Method == http.MethodHead
 	code := strings.ToLower(r.PathValue("code"))
@@ -87,8 +86,16 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, loc, http.StatusFound)
 }
 
-// log hands c to the writer and waits for its commit, at most WaitTimeout.
+// log appends c to the click journal, or when there is none or it fails,
+// hands c to the writer and waits for its commit, at most WaitTimeout.
 func (t *Tracker) log(ctx context.Context, c tracking.Click) {
+	if t.Journal != nil {
+		err := t.Journal.Append(c)
+		if err == nil {
+			return
+		}
+		t.Log.Error("click journal append failed; committing the click to the database instead", "affiliate_id", c.AffiliateID, "err", err)
+	}
 	wait := t.WaitTimeout
 	if wait <= 0 {
 		wait = time.Second

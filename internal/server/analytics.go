@@ -6,5 +6,8 @@ import "affiliated/internal/analytics"
 // indexes, see internal/analytics).
 func (s *Server) setupAnalytics() error {
 	s.Analytics = &analytics.Service{DB: s.DB}
+	if s.Journal != nil {
+		s.Analytics.Sync = s.Journal.Sync
+	}
 	return nil
 }

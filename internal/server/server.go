@@ -44,6 +44,7 @@ type Server struct {
 	Tokens   *auth.Tokens
 	Resolver *tracking.Resolver
 	Clicks   *tracking.Writer
+	Journal  *tracking.ClickJournal // nil with --click-journal=off
 	Stats    *tracking.Stats
 	Ledger   *ledger.Ledger
 	Outreach *outreach.Service
@@ -99,8 +100,20 @@ func New(cfg *config.Config, d *db.DB, log *slog.Logger) (*Server, error) {
 	}, s.Registry)
 	s.onStop(s.Clicks.Close)
 	s.Stats = &tracking.Stats{DB: d}
+	if dir := journalDir(cfg.ClickJournal, d); dir != "" {
+		jctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cj, err := tracking.OpenClickJournal(jctx, s.Clicks, log, tracking.JournalConfig{Dir: dir, BatchSize: cfg.ClickBatchSize, LoadWait: cfg.ClickLoadWait}, s.Registry)
+		cancel()
+		if err != nil {
+			s.stop(context.Background())
+			return nil, err
+		}
+		s.Journal = cj
+		s.onStop(cj.Close) // before the writer's: stops run in reverse
+		s.Stats.Sync = cj.Sync
+	}
 	(&public.Tracker{
-		Log: log, Resolver: s.Resolver, Writer: s.Clicks,
+		Log: log, Resolver: s.Resolver, Writer: s.Clicks, Journal: s.Journal,
 		CookieName: cfg.CookieName, CookieDomain: cfg.CookieDomain, Secure: cfg.BaseURL.Scheme == "https",
 		IPMode: cfg.IPMode, IPSalt: []byte(cfg.IPSalt), TrustProxy: cfg.TrustProxyHeaders,
 		FallbackURL: cfg.FallbackURL, WaitTimeout: cfg.ClickWaitTimeout,
@@ -141,6 +154,23 @@ func New(cfg *config.Config, d *db.DB, log *slog.Logger) (*Server, error) {
 
 	s.Handler = httpx.Wrap(log, httpx.NewMetrics(s.Registry), mux)
 	return s, nil
+}
+
+// journalDir returns the click journal's directory for --click-journal, or
+// "" for none: auto puts it beside a SQLite file (affiliated.db-clicks,
+// like SQLite's own -wal file) and uses none on PostgreSQL, where a
+// replica's local disk may not outlive it.
+func journalDir(opt string, d *db.DB) string {
+	switch opt {
+	case "off":
+		return ""
+	case "auto":
+		if p := d.Path(); p != "" {
+			return p + "-clicks"
+		}
+		return ""
+	}
+	return opt
 }
 
 // onStop registers fn to run at shutdown, after the listener has closed.

@@ -277,10 +277,10 @@ func compareKey(a, b any) int {
 
 // commitDims updates the report rollups of a batch (see Rollups); the
 // writer calls it inside the batch's transaction.
-func (w *Writer) commitDims(ctx context.Context, batch []pending) error {
+func (w *Writer) commitDims(ctx context.Context, batch []Click) error {
 	r := NewRollups()
-	for _, p := range batch {
-		r.Add(p.c)
+	for _, c := range batch {
+		r.Add(c)
 	}
 	return r.Save(ctx, w.db)
 }

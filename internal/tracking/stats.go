@@ -17,10 +17,35 @@ import (
 
 // Stats reads clicks back: running counts, time series from the hourly
 // rollups, and the raw log.
-type Stats struct{ DB *db.DB }
+type Stats struct {
+	DB *db.DB
+	// Sync, when set, waits until the clicks logged before the call are
+	// in the database (ClickJournal.Sync).
+	Sync func(ctx context.Context) error
+}
+
+// SyncWait bounds how long a read waits for the click journal's loader;
+// past it the read goes on with the clicks loaded so far (the loader's
+// trouble is logged and in the metrics).
+const SyncWait = 2 * time.Second
+
+// Await waits, at most SyncWait, until the clicks logged before the call
+// are in the database.
+func (s *Stats) Await(ctx context.Context) { Await(ctx, s.Sync) }
+
+// Await calls sync, when not nil, for at most SyncWait.
+func Await(ctx context.Context, sync func(ctx context.Context) error) {
+	if sync == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, SyncWait)
+	defer cancel()
+	_ = sync(ctx)
+}
 
 // Counts returns an affiliate's human clicks and unique visitors so far.
 func (s *Stats) Counts(ctx context.Context, affiliateID int64) (clicks, uniques int64, err error) {
+	Await(ctx, s.Sync)
 	err = s.DB.R(ctx).QueryRowContext(ctx, `/* tracking.Stats.Counts */
 		select coalesce(sum(clicks), 0), coalesce(sum(uniques), 0) from click_rollups where affiliate_id = $1`,
 		affiliateID).Scan(&clicks, &uniques)
@@ -107,6 +132,7 @@ func next(t time.Time, interval string, loc *time.Location) time.Time {
 // present (zeros included), with day and month boundaries in q.Loc. Zones
 // with a non-whole-hour offset get hours assigned by their start.
 func (s *Stats) Series(ctx context.Context, q SeriesQuery) (*Series, error) {
+	Await(ctx, s.Sync)
 	if q.Loc == nil {
 		q.Loc = time.UTC
 	}
@@ -191,6 +217,7 @@ type ClickQuery struct {
 // would pay for (see the 97-click-indexes migration) for a view that is
 // rarely opened and has a few programs to merge.
 func (s *Stats) Clicks(ctx context.Context, q ClickQuery) ([]Click, string, error) {
+	Await(ctx, s.Sync)
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
@@ -322,6 +349,10 @@ func parseCursor(s string) (time.Time, int64, bool) {
 // ReferralClick returns the click a referral id is attributed to: the
 // first human click of that id (first touch) or the latest one at or
 // before `before` (last touch). ok is false when the id has no click.
+//
+// It does not wait for the click journal: it runs inside the ledger's
+// transaction, which on SQLite holds the only write connection the
+// journal's loader needs. The ledger calls Await before its transaction.
 func (s *Stats) ReferralClick(ctx context.Context, referralID string, before time.Time, lastTouch bool) (c Click, ok bool, err error) {
 	order := "at asc, id asc"
 	if lastTouch {

@@ -198,17 +198,13 @@ func (w *Writer) commitRetrying(batch []pending) {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := w.commit(ctx, batch)
+		err := w.commit(ctx, clicksOf(batch), nil)
 		cancel()
 		if err == nil {
 			for _, p := range batch {
 				p.done <- nil
 			}
-			w.committed.Add(float64(len(batch)))
-			w.batches.Observe(float64(len(batch)))
-			if w.Changed != nil {
-				w.Changed()
-			}
+			w.observe(len(batch))
 			return
 		}
 		w.failures.Inc()
@@ -220,6 +216,15 @@ func (w *Writer) commitRetrying(batch []pending) {
 			time.Sleep(backoff)
 		}
 		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// observe counts a committed batch of n clicks and reports the change.
+func (w *Writer) observe(n int) {
+	w.committed.Add(float64(n))
+	w.batches.Observe(float64(n))
+	if w.Changed != nil {
+		w.Changed()
 	}
 }
 
@@ -288,10 +293,18 @@ type rollup struct {
 	Counts
 }
 
-func sumRollups(batch []pending) rollupSums {
+// clicksOf returns the clicks of a batch.
+func clicksOf(batch []pending) []Click {
+	cs := make([]Click, len(batch))
+	for i, p := range batch {
+		cs[i] = p.c
+	}
+	return cs
+}
+
+func sumRollups(batch []Click) rollupSums {
 	sums := rollupSums{}
-	for _, p := range batch {
-		c := p.c
+	for _, c := range batch {
 		k := rollupKey{c.AffiliateID, c.At.Truncate(time.Hour)}
 		r := sums[k]
 		if r == nil {
@@ -322,10 +335,19 @@ const clickCols = 11
 const maxRowsPerInsert = 500
 
 // commit writes one batch of clicks and their rollup increments in one
-// transaction (on PostgreSQL, one statement: see commitPostgres).
-func (w *Writer) commit(ctx context.Context, batch []pending) error {
+// transaction (on PostgreSQL, one statement: see commitPostgres), with
+// also, when not nil, in the same transaction.
+func (w *Writer) commit(ctx context.Context, batch []Click, also func(ctx context.Context) error) error {
 	if w.db.Dialect() == db.Postgres {
-		return w.commitPostgres(ctx, batch)
+		if also == nil {
+			return w.commitPostgres(ctx, batch)
+		}
+		return w.db.TX(ctx, func(ctx context.Context) error {
+			if err := w.commitPostgres(ctx, batch); err != nil {
+				return err
+			}
+			return also(ctx)
+		})
 	}
 	return w.db.TX(ctx, func(ctx context.Context) error {
 		var sb strings.Builder
@@ -334,8 +356,7 @@ func (w *Writer) commit(ctx context.Context, batch []pending) error {
 			sb.WriteString(`/* tracking.Writer.commit */ insert into clicks (referral_id, affiliate_id, program_id, at, referrer,
 			user_agent, landing_url, ip, device, is_bot, is_unique) values `)
 			args := make([]any, 0, len(rows)*clickCols)
-			for i, p := range rows {
-				c := p.c
+			for i, c := range rows {
 				if i > 0 {
 					sb.WriteByte(',')
 				}
@@ -361,6 +382,12 @@ func (w *Writer) commit(ctx context.Context, batch []pending) error {
 			[]string{"clicks", "uniques", "bots"}, sumRollups(batch).rows()); err != nil {
 			return err
 		}
-		return w.commitDims(ctx, batch)
+		if err := w.commitDims(ctx, batch); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx)
+		}
+		return nil
 	})
 }

@@ -14,7 +14,7 @@ import (
 //
 // Upserted rows come in key order, the same in every replica's statement,
 // so two replicas touching the same counters cannot deadlock.
-func (w *Writer) commitPostgres(ctx context.Context, batch []pending) error {
+func (w *Writer) commitPostgres(ctx context.Context, batch []Click) error {
 	n := len(batch)
 	var (
 		refs, referrers, agents, landings, ips, devices = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -24,8 +24,7 @@ func (w *Writer) commitPostgres(ctx context.Context, batch []pending) error {
 	)
 	sums := sumRollups(batch)
 	r := NewRollups()
-	for i, p := range batch {
-		c := p.c
+	for i, c := range batch {
 		refs[i], affs[i], progs[i], ats[i], referrers[i] = c.ReferralID, c.AffiliateID, c.ProgramID, c.At, c.Referrer
 		agents[i], landings[i], ips[i], devices[i], bots[i], uniques[i] = c.UserAgent, c.LandingURL, c.IP, c.Device, c.IsBot, c.IsUnique
 		r.Add(c)
