@@ -52,7 +52,7 @@ type ClickJournal struct {
 	waiters []syncWaiter
 
 	stopOnce sync.Once
-	stopping chan struct{}     // Close was called: load what is left, then stop
+	stopping chan struct{}      // Close was called: load what is left, then stop
 	ctx      context.Context    // the loader's; cancelled when Close's deadline passes
 	abort    context.CancelFunc //
 	stopped  chan struct{}
