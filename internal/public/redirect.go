@@ -49,9 +49,9 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 		refID, isNew = tracking.NewReferralID(), true
 	}
 
-	loc, err := tracking.Location(target.Link, refID, r.PathValue("path"), r.URL.Query())
+	loc, err := target.Location(refID, r.PathValue("path"), r.URL.Query())
 	if err != nil {
-		loc, err = tracking.Location(target.Link, refID, "", nil)
+		loc, err = target.Location(refID, "", nil)
 	}
 	if err != nil {
 		t.Log.Error("program destination unusable", "program_id", target.ProgramID, "err", err)

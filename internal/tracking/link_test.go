@@ -113,7 +113,51 @@ func TestLocation(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Location\n got %s\nwant %s", got, tt.want)
 			}
+			// A resolved target answers the same, from its template or not.
+			target := (&Target{Link: tt.link}).withTemplate()
+			if got, err := target.Location(tt.ref, tt.deep, tt.extra); err != nil || got != tt.want {
+				t.Errorf("Target.Location\n got %s (%v)\nwant %s", got, err, tt.want)
+			}
 		})
+	}
+}
+
+// TestTargetTemplate checks the redirect's fast path against Location for
+// destinations of every shape, a fresh referral id each time.
+func TestTargetTemplate(t *testing.T) {
+	for _, dest := range []string{
+		"https://shop.example.com/",
+		"https://shop.example.com",
+		"http://shop.example.com:8080/a/b?x=1&y=%2F#frag",
+		"https://shop.example.com/?ref=old&utm_source=x",
+		"https://shop.example.com/?utm_medium=a&utm_campaign=b&utm_source=c",
+		"https://shop.example.com/p?" + refPlaceholder + "=1",
+		"https://shop.example.com/#" + refPlaceholder,
+		"https://shop.example.com/?q=%E2%9C%93&empty=&flag",
+	} {
+		for _, utm := range []string{"", "-", "{code}-{program}"} {
+			l := Link{Destination: dest, Program: "course", Code: "anna", UTMSource: utm, UTMCampaign: utm}
+			target := (&Target{Link: l}).withTemplate()
+			if strings.Contains(dest, refPlaceholder) != (target.template == "") {
+				t.Errorf("%s: template %q", dest, target.template)
+			}
+			for range 3 {
+				id := NewReferralID()
+				want, err := Location(l, id, "", nil)
+				got, gerr := target.Location(id, "", nil)
+				if got != want || (err == nil) != (gerr == nil) {
+					t.Errorf("%s utm %q:\n got %s (%v)\nwant %s (%v)", dest, utm, got, gerr, want, err)
+				}
+			}
+			// Without a referral id (HEAD), or with a deep path, the slow path.
+			for _, c := range []struct{ ref, deep string }{{"", ""}, {NewReferralID(), "x/y"}} {
+				want, err := Location(l, c.ref, c.deep, nil)
+				got, gerr := target.Location(c.ref, c.deep, nil)
+				if got != want || (err == nil) != (gerr == nil) {
+					t.Errorf("%s %+v:\n got %s (%v)\nwant %s (%v)", dest, c, got, gerr, want, err)
+				}
+			}
+		}
 	}
 }
 

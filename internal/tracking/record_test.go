@@ -46,3 +46,19 @@ func FuzzParseRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestInsertChunksCoverTheBatch(t *testing.T) {
+	for n := 1; n <= 3*maxRowsPerInsert+7; n++ {
+		sum, stmts := 0, 0
+		for rest := n; rest > 0; stmts++ {
+			size := insertChunk(rest)
+			if clickInserts[size] == "" {
+				t.Fatalf("batch of %d: no statement for a chunk of %d", n, size)
+			}
+			sum, rest = sum+size, rest-size
+		}
+		if sum != n || stmts > n/maxRowsPerInsert+9 {
+			t.Fatalf("batch of %d: chunks sum to %d in %d statements", n, sum, stmts)
+		}
+	}
+}

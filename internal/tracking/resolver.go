@@ -2,6 +2,8 @@ package tracking
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,36 @@ type Target struct {
 	CookieDays  int
 	LastTouch   bool
 	FallbackURL string // the program's; empty for the server's own
+
+	// template is Location(Link, refPlaceholder, "", nil), made once when
+	// the target is resolved, or "" (see Target.Location).
+	template string
+}
+
+// refPlaceholder stands for the referral id in a target's template: letters
+// only, so query escaping leaves it as it is.
+const refPlaceholder = "AFFILIATEDREFERRALIDPLACEHOLDER"
+
+// Location returns where a redirect to t sends the visitor: the function
+// Location of t's link. The common redirect — a referral id, no deep path,
+// no query of its own — is the template with the id put in, instead of
+// parsing and checking the destination again for every click.
+func (t *Target) Location(refID, deepPath string, extra url.Values) (string, error) {
+	if t.template != "" && deepPath == "" && len(extra) == 0 && ValidReferralID(refID) {
+		i := strings.Index(t.template, refPlaceholder)
+		return t.template[:i] + refID + t.template[i+len(refPlaceholder):], nil
+	}
+	return Location(t.Link, refID, deepPath, extra)
+}
+
+// withTemplate sets t's template and returns t. A destination whose own
+// text holds the placeholder gets none.
+func (t *Target) withTemplate() *Target {
+	loc, err := Location(t.Link, refPlaceholder, "", nil)
+	if err == nil && strings.Count(loc, refPlaceholder) == 1 && strings.Contains(loc, "ref="+refPlaceholder) {
+		t.template = loc
+	}
+	return t
 }
 
 type cached struct {
@@ -97,7 +129,7 @@ func (r *Resolver) lookup(ctx context.Context, code string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{
+	return (&Target{
 		AffiliateID: a.ID,
 		ProgramID:   p.ID,
 		Active:      a.Status == program.StatusActive,
@@ -109,5 +141,5 @@ func (r *Resolver) lookup(ctx context.Context, code string) (*Target, error) {
 		CookieDays:  p.CookieDays,
 		LastTouch:   p.Attribution == "last",
 		FallbackURL: p.FallbackURL,
-	}, nil
+	}).withTemplate(), nil
 }
