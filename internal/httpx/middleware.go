@@ -67,7 +67,13 @@ func Wrap(log *slog.Logger, m *Metrics, mux *http.ServeMux) http.Handler {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
-			_, pattern := mux.Handler(r)
+			// ServeMux leaves the route it matched in r.Pattern; only the
+			// requests it did not route (404s, its own redirects, a panic
+			// before routing) need to be looked up again.
+			pattern := r.Pattern
+			if pattern == "" {
+				_, pattern = mux.Handler(r)
+			}
 			if pattern == "" {
 				pattern = "unmatched"
 			}

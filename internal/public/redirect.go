@@ -61,6 +61,7 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 
 	if !isHead {
 		ua := r.UserAgent()
+		device, isBot := tracking.Classify(ua)
 		c := tracking.Click{
 			ReferralID:  refID,
 			AffiliateID: target.AffiliateID,
@@ -70,8 +71,8 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 			UserAgent:   truncate(ua, 512),
 			LandingURL:  truncate(loc, 2048),
 			IP:          tracking.AnonymizeIP(t.clientIP(r), t.IPMode, t.IPSalt),
-			Device:      string(tracking.DeviceOf(ua)),
-			IsBot:       tracking.IsBot(ua),
+			Device:      string(device),
+			IsBot:       isBot,
 			IsUnique:    isNew,
 		}
 		t.log(r.Context(), c)

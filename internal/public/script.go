@@ -91,11 +91,12 @@ func (t *Tracker) click(w http.ResponseWriter, r *http.Request) {
 		refID, isNew = tracking.NewReferralID(), true
 	}
 	ua := r.UserAgent()
+	device, isBot := tracking.Classify(ua)
 	t.log(r.Context(), tracking.Click{
 		ReferralID: refID, AffiliateID: target.AffiliateID, ProgramID: target.ProgramID, At: db.Now(),
 		Referrer: truncate(in.Referrer, 1024), UserAgent: truncate(ua, 512), LandingURL: truncate(in.Landing, 2048),
-		IP: tracking.AnonymizeIP(ip, t.IPMode, t.IPSalt), Device: string(tracking.DeviceOf(ua)),
-		IsBot: tracking.IsBot(ua), IsUnique: isNew,
+		IP: tracking.AnonymizeIP(ip, t.IPMode, t.IPSalt), Device: string(device),
+		IsBot: isBot, IsUnique: isNew,
 	})
 	attribution := "first"
 	if target.LastTouch {

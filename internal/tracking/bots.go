@@ -52,7 +52,11 @@ var bots = newTokenMatcher(botTokens)
 // 512 bytes.
 func IsBot(userAgent string) bool {
 	var buf [512]byte
-	ua := lowerASCII(&buf, userAgent)
+	return isBot(lowerASCII(&buf, userAgent))
+}
+
+// isBot is IsBot of a lower-cased User-Agent.
+func isBot(ua []byte) bool {
 	if len(bytes.TrimSpace(ua)) == 0 {
 		return true
 	}

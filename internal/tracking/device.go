@@ -23,11 +23,22 @@ const (
 // default, so they count as desktop: only client hints or script could
 // tell, and the redirect sees neither.
 func DeviceOf(userAgent string) Device {
-	if IsBot(userAgent) {
-		return DeviceBot
-	}
+	d, _ := Classify(userAgent)
+	return d
+}
+
+// Classify returns DeviceOf(userAgent) and IsBot(userAgent), lower-casing
+// the text once for both: the redirect needs the two for every click.
+func Classify(userAgent string) (Device, bool) {
 	var buf [512]byte
 	ua := lowerASCII(&buf, userAgent)
+	if isBot(ua) {
+		return DeviceBot, true
+	}
+	return humanDevice(ua), false
+}
+
+func humanDevice(ua []byte) Device {
 	has := func(s string) bool { return bytes.Contains(ua, []byte(s)) }
 	switch {
 	case has("ipad") || has("tablet") || has("kindle") || has("silk/") || has("playbook"):

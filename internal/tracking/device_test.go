@@ -59,3 +59,14 @@ func TestDeviceOf(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyIsDeviceOfAndIsBot(t *testing.T) {
+	for _, uas := range []map[string]string{humanUAs, botUAs} {
+		for name, ua := range uas {
+			d, bot := Classify(ua)
+			if d != DeviceOf(ua) || bot != IsBot(ua) || bot != (d == DeviceBot) {
+				t.Errorf("Classify(%s) = %s, %v; DeviceOf %s, IsBot %v", name, d, bot, DeviceOf(ua), IsBot(ua))
+			}
+		}
+	}
+}
