@@ -4,10 +4,11 @@
 // batches (see tracking.ClickJournal).
 //
 // Durability is that of SQLite in WAL mode with synchronous=NORMAL, the
-// setting the database uses: an append reaches the operating system with
-// one write(2) and survives the process being killed; only the loss of the
-// machine's power may undo the last appends. Segments are synced when they
-// are closed.
+// setting the database uses: an append is in the operating system's page
+// cache when it returns (on Linux a copy into the segment mapped in
+// memory; elsewhere a write) and survives the process being killed; only
+// the loss of the machine's power may undo the last appends. Segments are
+// synced when they are closed.
 //
 // On disk: a directory holding a LOCK file (one process at a time), an ID
 // file (the journal's identity, which names its loaded offset in the
@@ -37,7 +38,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // MaxRecord is the largest payload a record may carry; the smallest is
@@ -86,30 +86,11 @@ type Journal struct {
 
 	end atomic.Int64 // global offset after the last appended record
 
-	mu      sync.Mutex
-	cur     *batch  // records waiting for the next write
-	spare   []byte  // a written batch's buffer, for reuse
-	writing bool    // a leader is writing
-	closed  bool    // no more appends
-	segs    []int64 // bases of the segments on disk, ascending; the last is active
-	f       *os.File
-	notify  func()
-}
-
-// batch is a group of records written with one write(2). The first
-// appender to find no write in progress writes its batch; the others wait
-// for it, and when it is done it hands the batch that filled meanwhile to
-// one of that batch's waiters (lead), so nobody writes more than one batch.
-type batch struct {
-	buf  []byte
-	done chan struct{} // closed once written
-	lead chan struct{} // receives once: its receiver writes this batch
-	err  error
-	end  int64 // global offset after this batch, once written
-}
-
-func newBatch(buf []byte) *batch {
-	return &batch{buf: buf[:0], done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	mu     sync.Mutex
+	closed bool    // no more appends
+	segs   []int64 // bases of the segments on disk, ascending; the last is active
+	seg    *segment
+	notify func()
 }
 
 // Open opens the journal in dir, creating it if needed, and cuts off a
@@ -130,7 +111,6 @@ func Open(dir string, opt Options) (*Journal, error) {
 		lock.Close()
 		return nil, err
 	}
-	j.cur = newBatch(nil)
 	return j, nil
 }
 
@@ -162,50 +142,62 @@ func (j *Journal) open() error {
 	if err != nil {
 		return err
 	}
-	size, err := validLength(f, last)
+	size, torn, err := validLength(f, last)
+	if err == nil {
+		j.Truncated = torn
+		// Cut the torn record and the space allocated ahead off; the
+		// segment allocates afresh.
+		err = f.Truncate(size)
+	}
+	if err == nil && torn > 0 {
+		err = f.Sync()
+	}
+	if err == nil {
+		j.seg, err = openSegment(f, max(j.segSize, size))
+	}
 	if err != nil {
 		f.Close()
 		return err
 	}
-	if fi, err := f.Stat(); err != nil {
-		f.Close()
-		return err
-	} else if fi.Size() > size {
-		j.Truncated = fi.Size() - size
-		if err := f.Truncate(size); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if _, err := f.Seek(size, io.SeekStart); err != nil {
-		f.Close()
-		return err
-	}
-	j.f = f
 	j.end.Store(last + size)
 	return nil
 }
 
 // validLength returns the length of the run of whole, intact records at
-// the start of a segment: what is left of it after a torn write.
-func validLength(f *os.File, base int64) (int64, error) {
-	r := &segmentReader{f: f, base: base, name: f.Name()}
-	var off int64
+// the start of a segment: what is left of it after a torn write; and the
+// bytes after it up to the last that is not zero, which are the torn
+// record (the rest is space allocated ahead, never written).
+func validLength(f *os.File, base int64) (size, torn int64, err error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	r := &segmentReader{f: f, base: base, name: f.Name(), limit: fi.Size()}
 	for {
-		n, _, err := r.record(off)
+		n, _, err := r.record(size)
 		if err != nil {
 			var c *CorruptError
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &c) {
-				return off, nil
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &c) {
+				return 0, 0, err
 			}
-			return 0, err
+			break
 		}
-		off += n
+		size += n
 	}
+	buf := make([]byte, window)
+	for off := size; off < fi.Size(); off += int64(len(buf)) {
+		n, err := f.ReadAt(buf, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, 0, err
+		}
+		for i := n - 1; i >= 0; i-- {
+			if buf[i] != 0 {
+				torn = off + int64(i) + 1 - size
+				break
+			}
+		}
+	}
+	return size, torn, nil
 }
 
 func segments(dir string) ([]int64, error) {
@@ -256,8 +248,7 @@ func (j *Journal) OnAppend(fn func()) {
 	j.mu.Unlock()
 }
 
-// Append writes payload as one record and returns once it is written,
-// with the offset after it. Concurrent appends share writes.
+// Append writes payload as one record and returns the offset after it.
 func (j *Journal) Append(payload []byte) (int64, error) {
 	if len(payload) > MaxRecord {
 		return 0, ErrTooLarge
@@ -265,28 +256,38 @@ func (j *Journal) Append(payload []byte) (int64, error) {
 	if len(payload) == 0 {
 		return 0, ErrEmpty
 	}
+	var h [headerSize]byte
+	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(h[4:8], crc32.Checksum(payload, castagnoli))
+	size := int64(headerSize + len(payload))
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
 		return 0, ErrClosed
 	}
-	b := j.cur
-	b.buf = appendFrame(b.buf, payload)
-	if j.writing {
-		j.mu.Unlock()
-		select {
-		case <-b.done:
-			return b.end, b.err
-		case <-b.lead:
+	end := j.end.Load()
+	base := j.segs[len(j.segs)-1]
+	if end > base && end-base+size > j.segSize {
+		if err := j.rotate(end); err != nil {
+			j.mu.Unlock()
+			return 0, err
 		}
-	} else {
-		j.writing = true
-		j.cur = newBatch(j.spare)
-		j.spare = nil
-		j.mu.Unlock()
+		base = end
 	}
-	j.flush(b)
-	return b.end, b.err
+	// Records are copied in offset order, under the lock: a process killed
+	// mid-copy tears only the last record, whose append never returned.
+	if err := j.seg.put(end-base, h[:], payload); err != nil {
+		j.mu.Unlock()
+		return 0, fmt.Errorf("journal append: %w", err)
+	}
+	end += size
+	j.end.Store(end)
+	notify := j.notify
+	j.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
+	return end, nil
 }
 
 func appendFrame(buf, payload []byte) []byte {
@@ -295,72 +296,27 @@ func appendFrame(buf, payload []byte) []byte {
 	return append(buf, payload...)
 }
 
-// flush writes b; only the leader calls it. It then hands the next batch
-// to one of its waiters, or gives up the lead.
-func (j *Journal) flush(b *batch) {
-	b.err = j.write(b.buf)
-	b.end = j.end.Load()
-	close(b.done)
-	j.mu.Lock()
-	if b.err == nil && cap(b.buf) <= 4<<20 {
-		j.spare = b.buf
-	}
-	if len(j.cur.buf) > 0 {
-		next := j.cur
-		j.cur = newBatch(j.spare)
-		j.spare = nil
-		next.lead <- struct{}{}
-	} else {
-		j.writing = false
-	}
-	notify := j.notify
-	j.mu.Unlock()
-	if notify != nil && b.err == nil {
-		notify()
-	}
-}
-
-// write appends buf to the active segment, starting a new one first when
-// buf would take it past the segment size. Only the leader calls it.
-func (j *Journal) write(buf []byte) error {
-	end := j.end.Load()
-	j.mu.Lock()
-	base := j.segs[len(j.segs)-1]
-	j.mu.Unlock()
-	if end > base && end-base+int64(len(buf)) > j.segSize {
-		if err := j.rotate(end); err != nil {
-			return err
-		}
-		base = end
-	}
-	if _, err := j.f.Write(buf); err != nil {
-		// Cut a partial write off, so that the segment ends on a whole
-		// record and the next append lands where readers expect it.
-		if terr := j.f.Truncate(end - base); terr == nil {
-			_, _ = j.f.Seek(end-base, io.SeekStart)
-		}
-		return fmt.Errorf("journal append: %w", err)
-	}
-	j.end.Store(end + int64(len(buf)))
-	return nil
-}
-
-// rotate syncs and closes the active segment and opens one starting at end.
+// rotate closes the active segment at end (synced, cut to its records)
+// and starts one there. The caller holds j.mu.
 func (j *Journal) rotate(end int64) error {
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal sync: %w", err)
-	}
 	f, err := os.OpenFile(j.segPath(end), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return fmt.Errorf("journal rotate: %w", err)
 	}
-	_ = syncDir(j.dir)
-	old := j.f
-	j.mu.Lock()
-	j.f = f
+	seg, err := openSegment(f, j.segSize)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("journal rotate: %w", err)
+	}
+	old := j.seg
+	j.seg = seg
 	j.segs = append(j.segs, end)
-	j.mu.Unlock()
-	return old.Close()
+	_ = syncDir(j.dir)
+	if err := old.close(end - j.segs[len(j.segs)-2]); err != nil {
+		return fmt.Errorf("journal: close segment: %w", err)
+	}
+	return nil
 }
 
 // Release deletes the segments whose records all lie before off: the
@@ -381,27 +337,16 @@ func (j *Journal) Release(off int64) error {
 	return nil
 }
 
-// Close stops appends, waits for the write in progress, syncs the active
-// segment and releases the directory. Appends after Close fail with
-// ErrClosed.
+// Close stops appends, syncs the active segment and releases the
+// directory. Appends after Close fail with ErrClosed.
 func (j *Journal) Close() error {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.closed {
-		j.mu.Unlock()
 		return nil
 	}
 	j.closed = true
-	// Appends queued behind a write in progress are still written: wait
-	// until the lead is given up.
-	for j.writing {
-		j.mu.Unlock()
-		time.Sleep(50 * time.Microsecond)
-		j.mu.Lock()
-	}
-	f := j.f
-	j.mu.Unlock()
-	err := f.Sync()
-	err = errors.Join(err, f.Close())
+	err := j.seg.close(j.end.Load() - j.segs[len(j.segs)-1])
 	return errors.Join(err, j.lock.Close())
 }
 

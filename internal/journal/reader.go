@@ -31,7 +31,7 @@ func (r *Reader) Offset() int64 { return r.off }
 func (r *Reader) Read(end int64, max int, fn func(payload []byte) error) (int, error) {
 	n := 0
 	for n < max && r.off < end {
-		if err := r.position(); err != nil {
+		if err := r.position(end); err != nil {
 			return n, err
 		}
 		size, payload, err := r.seg.record(r.off - r.seg.base)
@@ -51,8 +51,8 @@ func (r *Reader) Read(end int64, max int, fn func(payload []byte) error) (int, e
 	return n, nil
 }
 
-// position opens the segment that holds r.off.
-func (r *Reader) position() error {
+// position opens the segment that holds r.off; end is the journal's end.
+func (r *Reader) position(end int64) error {
 	r.j.mu.Lock()
 	segs := r.j.segs
 	r.j.mu.Unlock()
@@ -64,7 +64,12 @@ func (r *Reader) position() error {
 		i--
 	}
 	base := segs[i]
+	limit := end - base // a segment holds records up to the next one's base, the last up to end
+	if i+1 < len(segs) {
+		limit = segs[i+1] - base
+	}
 	if r.seg != nil && r.seg.base == base {
+		r.seg.limit = limit
 		return nil
 	}
 	if r.seg != nil {
@@ -75,7 +80,7 @@ func (r *Reader) position() error {
 	if err != nil {
 		return err
 	}
-	r.seg = &segmentReader{f: f, base: base, name: f.Name()}
+	r.seg = &segmentReader{f: f, base: base, name: f.Name(), limit: limit}
 	return nil
 }
 
@@ -91,11 +96,12 @@ func (r *Reader) Close() error {
 
 // segmentReader reads frames of one segment through a window of it.
 type segmentReader struct {
-	f    *os.File
-	base int64
-	name string
-	win  []byte // the bytes of the file from winAt
-	at   int64
+	f     *os.File
+	base  int64
+	name  string
+	limit int64  // bytes of the segment known to be written; the rest may change
+	win   []byte // bytes of the file from at, all below limit when read
+	at    int64
 }
 
 const window = 256 << 10
@@ -111,6 +117,9 @@ func (s *segmentReader) bytes(off int64, n int) ([]byte, error) {
 		s.win = make([]byte, size)
 	}
 	s.win = s.win[:size]
+	if room := s.limit - off; room < int64(size) {
+		s.win = s.win[:max(room, 0)]
+	}
 	m, err := s.f.ReadAt(s.win, off)
 	s.win, s.at = s.win[:m], off
 	if m >= n {
