@@ -91,6 +91,9 @@ type Journal struct {
 	segs   []int64 // bases of the segments on disk, ascending; the last is active
 	seg    *segment
 	notify func()
+
+	closing  sync.WaitGroup // old segments being synced and closed
+	closeErr error          // what that went wrong, for Close
 }
 
 // Open opens the journal in dir, creating it if needed, and cuts off a
@@ -309,13 +312,22 @@ func (j *Journal) rotate(end int64) error {
 		os.Remove(f.Name())
 		return fmt.Errorf("journal rotate: %w", err)
 	}
-	old := j.seg
+	old, length := j.seg, end-j.segs[len(j.segs)-1]
 	j.seg = seg
 	j.segs = append(j.segs, end)
-	_ = syncDir(j.dir)
-	if err := old.close(end - j.segs[len(j.segs)-2]); err != nil {
-		return fmt.Errorf("journal: close segment: %w", err)
-	}
+	// Syncing the old segment (64 MiB of dirty pages) takes a while: not
+	// with appends waiting on the lock.
+	j.closing.Go(func() {
+		err := old.close(length)
+		if err == nil {
+			err = syncDir(j.dir)
+		}
+		if err != nil {
+			j.mu.Lock()
+			j.closeErr = errors.Join(j.closeErr, fmt.Errorf("journal: close segment: %w", err))
+			j.mu.Unlock()
+		}
+	})
 	return nil
 }
 
@@ -347,7 +359,10 @@ func (j *Journal) Close() error {
 	}
 	j.closed = true
 	err := j.seg.close(j.end.Load() - j.segs[len(j.segs)-1])
-	return errors.Join(err, j.lock.Close())
+	j.mu.Unlock()
+	j.closing.Wait()
+	j.mu.Lock()
+	return errors.Join(err, j.closeErr, j.lock.Close())
 }
 
 func writeFileSync(path string, data []byte) error {

@@ -3,6 +3,8 @@ package journal
 import (
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -14,6 +16,10 @@ import (
 type segment struct {
 	f    *os.File
 	data []byte // the mapping of f, from its start
+
+	ahead      atomic.Int64 // bytes of data faulted in ahead of the appends
+	populating atomic.Bool
+	wg         sync.WaitGroup // the populating goroutine
 }
 
 func openSegment(f *os.File, size int64) (*segment, error) {
@@ -35,6 +41,7 @@ func (s *segment) grow(size int64) error {
 		return fmt.Errorf("journal: allocate %d bytes: %w", size, err)
 	}
 	if s.data != nil {
+		s.wg.Wait()
 		if err := syscall.Munmap(s.data); err != nil {
 			return err
 		}
@@ -45,7 +52,38 @@ func (s *segment) grow(size int64) error {
 		return fmt.Errorf("journal: map segment: %w", err)
 	}
 	s.data = data
+	s.ahead.Store(0)
 	return nil
+}
+
+// populateChunk is how far ahead of the appends the mapping's pages are
+// faulted in, in the background: a page faulted by the copy itself would
+// be faulted while the journal's lock is held (every 14th append or so),
+// and the appends waiting on it queue up, which showed in the redirect's
+// throughput and p99.
+const populateChunk = 1 << 20
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault the pages
+// of a range in, writable, without changing them. On older kernels the
+// call fails and the copies fault the pages as before.
+const madvPopulateWrite = 23
+
+// prefault starts populating the next chunks of the mapping when pos
+// comes within a chunk of the populated part.
+func (s *segment) prefault(pos int64) {
+	ahead := s.ahead.Load()
+	if pos+populateChunk < ahead || ahead >= int64(len(s.data)) || !s.populating.CompareAndSwap(false, true) {
+		return
+	}
+	to := min(max(ahead, pos)+2*populateChunk, int64(len(s.data)))
+	chunk := s.data[ahead:to]
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = syscall.Madvise(chunk, madvPopulateWrite)
+		s.ahead.Store(to)
+		s.populating.Store(false)
+	}()
 }
 
 // put copies frame to pos, growing the segment if needed.
@@ -57,6 +95,7 @@ func (s *segment) put(pos int64, frame ...[]byte) error {
 	if err := s.grow(pos + int64(n)); err != nil {
 		return err
 	}
+	s.prefault(pos + int64(n))
 	for _, b := range frame {
 		pos += int64(copy(s.data[pos:], b))
 	}
@@ -68,6 +107,7 @@ func (s *segment) put(pos int64, frame ...[]byte) error {
 func (s *segment) close(length int64) error {
 	var err error
 	if s.data != nil {
+		s.wg.Wait()
 		err = syscall.Munmap(s.data)
 		s.data = nil
 	}
