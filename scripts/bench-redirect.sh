@@ -14,7 +14,9 @@
 #                   for the run and dropped afterwards (needs psql). Without
 #                   it, SQLite only.
 #   SERVE_FLAGS     extra flags for `affiliated serve`, e.g.
-#                   "--click-batch-wait=0 --click-batch-size=500".
+#                   "--click-journal=off" (redirects wait for the database
+#                   commit). PostgreSQL runs with a journal directory in the
+#                   run's temporary directory unless these name one.
 #   THREADS, CONNECTIONS, DURATION   wrk's -t, -c, -d (2, 64, 10s).
 #   ROUNDS          measured rounds per engine (3), each a bare run then
 #                   ours on the same server; the target is checked on the
@@ -147,8 +149,12 @@ engine() {
 	load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine skews everything
 	local token
 	token=$("$tmp/affiliated" token create --name bench --db "$dsn")
-	# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
-	"$tmp/affiliated" serve --db "$dsn" --addr 127.0.0.1:0 --log-json=true --log-level=info ${SERVE_FLAGS:-} \
+	# On PostgreSQL the journal is off unless given a directory: give it one
+	# (a replica's local disk), unless SERVE_FLAGS says otherwise.
+	local flags=${SERVE_FLAGS:-}
+	if [[ $name == postgres && $flags != *--click-journal* ]]; then flags="--click-journal=$tmp/clicks-postgres $flags"; fi
+	# shellcheck disable=SC2086 # flags is a list of flags
+	"$tmp/affiliated" serve --db "$dsn" --addr 127.0.0.1:0 --log-json=true --log-level=info $flags \
 		>"$tmp/serve-$name.log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
