@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -175,29 +178,59 @@ func check(t *testing.T, s *server, a affiliate, l *load) {
 // ever sent before its commit: that is the promise under test (with the
 // default 1s a redirect is answered anyway and its click stays queued).
 func TestCrash(t *testing.T) {
-	for engine, dsn := range dbtest.DSNs(t) {
-		t.Run(engine, func(t *testing.T) {
-			token := createToken(t, dsn)
-			s := start(t, dsn, token, "--click-wait-timeout=5m")
-			a := setup(s)
-			l := drive(t, s.URL, "crash")
-			l.waitFor(t, killAfter)
-			_ = s.stop(syscall.SIGKILL)
-			l.wg.Wait()
+	eachMode(t, func(t *testing.T, dsn string, journal []string) {
+		token := createToken(t, dsn)
+		first := append([]string{"--click-wait-timeout=5m"}, journal...)
+		if journal[0] != "--click-journal=off" {
+			// The loader never runs before the kill: every click is in the
+			// journal only, and the restart must load them all.
+			first = append(first, "--click-load-wait=1h", "--click-batch-size=100000")
+		}
+		s := start(t, dsn, token, first...)
+		a := setup(s)
+		l := drive(t, s.URL, "crash")
+		l.waitFor(t, killAfter)
+		_ = s.stop(syscall.SIGKILL)
+		l.wg.Wait()
 
-			again := start(t, dsn, token)
-			check(t, again, a, l)
-			// The restarted server serves and logs as before.
-			var before affiliate
-			again.api(http.StatusOK, "GET", "/api/v1/affiliates/"+strconv.FormatInt(a.ID, 10), nil, &before)
-			l2 := drive(t, again.URL, "crash")
-			l2.waitFor(t, 10)
-			if err := again.stop(syscall.SIGTERM); err != nil {
-				t.Errorf("graceful stop: %v\n%s", err, again.logText())
-			}
-			l2.wg.Wait()
-			if len(l2.refs) == 0 {
-				t.Fatal("no redirect after the restart")
+		again := start(t, dsn, token, journal...)
+		check(t, again, a, l)
+		if journal[0] != "--click-journal=off" && !strings.Contains(again.logText(), "loading clicks left by the last run") {
+			t.Errorf("the restart did not load the journal:\n%s", again.logText())
+		}
+		// The restarted server serves and logs as before.
+		var before affiliate
+		again.api(http.StatusOK, "GET", "/api/v1/affiliates/"+strconv.FormatInt(a.ID, 10), nil, &before)
+		l2 := drive(t, again.URL, "crash")
+		l2.waitFor(t, 10)
+		if err := again.stop(syscall.SIGTERM); err != nil {
+			t.Errorf("graceful stop: %v\n%s", err, again.logText())
+		}
+		l2.wg.Wait()
+		if len(l2.refs) == 0 {
+			t.Fatal("no redirect after the restart")
+		}
+	})
+}
+
+// eachMode runs fn on every engine, with the click journal (in a directory
+// that outlives the server, as a disk would) and without it (redirects
+// wait for the database's commit).
+func eachMode(t *testing.T, fn func(t *testing.T, dsn string, journal []string)) {
+	for _, mode := range []string{"journal", "direct"} {
+		t.Run(mode, func(t *testing.T) {
+			for engine, dsn := range dbtest.DSNs(t) {
+				t.Run(engine, func(t *testing.T) {
+					flag := "--click-journal=off"
+					dir := t.TempDir()
+					if mode == "journal" {
+						flag = "--click-journal=" + dir
+					}
+					fn(t, dsn, []string{flag})
+					if _, err := os.Stat(filepath.Join(dir, "ID")); (err == nil) != (mode == "journal") {
+						t.Errorf("%s: journal directory used: %v", flag, err == nil)
+					}
+				})
 			}
 		})
 	}
@@ -207,18 +240,16 @@ func TestCrash(t *testing.T) {
 // in flight finish, the queue is flushed, the process exits 0, and every
 // 302 received is stored.
 func TestGracefulShutdown(t *testing.T) {
-	for engine, dsn := range dbtest.DSNs(t) {
-		t.Run(engine, func(t *testing.T) {
-			token := createToken(t, dsn)
-			s := start(t, dsn, token, "--click-wait-timeout=5m")
-			a := setup(s)
-			l := drive(t, s.URL, "crash")
-			l.waitFor(t, killAfter)
-			if err := s.stop(syscall.SIGTERM); err != nil {
-				t.Errorf("SIGTERM: exit %v\n%s", err, s.logText())
-			}
-			l.wg.Wait()
-			check(t, start(t, dsn, token), a, l)
-		})
-	}
+	eachMode(t, func(t *testing.T, dsn string, journal []string) {
+		token := createToken(t, dsn)
+		s := start(t, dsn, token, append([]string{"--click-wait-timeout=5m"}, journal...)...)
+		a := setup(s)
+		l := drive(t, s.URL, "crash")
+		l.waitFor(t, killAfter)
+		if err := s.stop(syscall.SIGTERM); err != nil {
+			t.Errorf("SIGTERM: exit %v\n%s", err, s.logText())
+		}
+		l.wg.Wait()
+		check(t, start(t, dsn, token, journal...), a, l)
+	})
 }
