@@ -70,7 +70,7 @@ func (e *CorruptError) Error() string {
 // Options tune a journal.
 type Options struct {
 	// SegmentSize is the size after which appends go to a new segment
-	// (64 MiB by default).
+	// (16 MiB by default).
 	SegmentSize int64
 }
 
@@ -100,7 +100,7 @@ type Journal struct {
 // torn record at the end of its last segment (see Truncated).
 func Open(dir string, opt Options) (*Journal, error) {
 	if opt.SegmentSize <= 0 {
-		opt.SegmentSize = 64 << 20
+		opt.SegmentSize = 16 << 20
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (j *Journal) rotate(end int64) error {
 	old, length := j.seg, end-j.segs[len(j.segs)-1]
 	j.seg = seg
 	j.segs = append(j.segs, end)
-	// Syncing the old segment (64 MiB of dirty pages) takes a while: not
+	// Syncing the old segment (16 MiB of dirty pages) takes a while: not
 	// with appends waiting on the lock.
 	j.closing.Go(func() {
 		err := old.close(length)

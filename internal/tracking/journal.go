@@ -21,7 +21,7 @@ type JournalConfig struct {
 	Dir         string        // the journal's directory, on a local disk
 	BatchSize   int           // most clicks loaded in one transaction (1000)
 	LoadWait    time.Duration // how long the loader lets clicks gather before a load (10ms)
-	SegmentSize int64         // journal segment size (64 MiB)
+	SegmentSize int64         // journal segment size (16 MiB)
 }
 
 // ClickJournal logs clicks with one append to a local journal (package
