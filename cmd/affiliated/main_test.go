@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -136,6 +137,8 @@ func TestServeConfigErrors(t *testing.T) {
 		{"unreachable postgres from env", map[string]string{"AFFILIATED_DB": "postgres://nobody@127.0.0.1:1/x"}, nil, []string{"AFFILIATED_DB"}},
 		{"sqlite in a missing directory", nil, []string{"--db", filepath.Join(dir, "missing", "x.db")}, []string{"--db"}},
 		{"secret not shown", nil, []string{"--ip-mode", "hash"}, []string{"--ip-salt"}},
+		{"empty click journal", nil, []string{"--click-journal="}, []string{"--click-journal"}},
+		{"click journal on a file", nil, []string{"--db", filepath.Join(dir, "j.db"), "--log-level", "warn", "--click-journal", notADir(t, dir)}, []string{"--click-journal"}},
 		// serve logs what it sets up before it listens; warnings only keep stderr to the error.
 		{"address in use", nil, []string{"--db", filepath.Join(dir, "a.db"), "--log-level", "warn", "--addr", "127.0.0.1:" + busyPort(t)}, []string{"--addr"}},
 	}
@@ -154,6 +157,16 @@ func TestServeConfigErrors(t *testing.T) {
 	if strings.Contains(r.stderr, "hunter2") {
 		t.Errorf("stderr shows the password: %s", r.stderr)
 	}
+}
+
+// notADir returns the path of a plain file in dir.
+func notADir(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // busyPort returns a port that is taken until the test ends.

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -37,7 +38,13 @@ func (s *segment) grow(size int64) error {
 	}
 	page := int64(os.Getpagesize())
 	size = (size + page - 1) / page * page
-	if err := syscall.Fallocate(int(s.f.Fd()), 0, 0, size); err != nil {
+	if err := syscall.Fallocate(int(s.f.Fd()), 0, 0, size); errors.Is(err, syscall.EOPNOTSUPP) {
+		// A file system without fallocate: a sparse file, whose blocks
+		// are allocated as pages are written back.
+		if err := s.f.Truncate(max(size, s.fileSize())); err != nil {
+			return fmt.Errorf("journal: extend segment: %w", err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("journal: allocate %d bytes: %w", size, err)
 	}
 	if s.data != nil {
@@ -84,6 +91,14 @@ func (s *segment) prefault(pos int64) {
 		s.ahead.Store(to)
 		s.populating.Store(false)
 	}()
+}
+
+func (s *segment) fileSize() int64 {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // put copies frame to pos, growing the segment if needed.

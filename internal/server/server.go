@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,8 +106,8 @@ func New(cfg *config.Config, d *db.DB, log *slog.Logger) (*Server, error) {
 		cj, err := tracking.OpenClickJournal(jctx, s.Clicks, log, tracking.JournalConfig{Dir: dir, BatchSize: cfg.ClickBatchSize, LoadWait: cfg.ClickLoadWait}, s.Registry)
 		cancel()
 		if err != nil {
-			s.stop(context.Background())
-			return nil, err
+			_ = s.stop(context.Background())
+			return nil, &config.UsageError{Msg: fmt.Sprintf("invalid --click-journal / AFFILIATED_CLICK_JOURNAL = %s: %v", cfg.ClickJournal, err)}
 		}
 		s.Journal = cj
 		s.onStop(cj.Close) // before the writer's: stops run in reverse
