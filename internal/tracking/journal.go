@@ -20,7 +20,7 @@ import (
 type JournalConfig struct {
 	Dir         string        // the journal's directory, on a local disk
 	BatchSize   int           // most clicks loaded in one transaction (1000)
-	LoadWait    time.Duration // how long the loader lets clicks gather before a load (10ms)
+	LoadWait    time.Duration // how long the loader lets clicks gather before a load (0: none; serve: 10ms)
 	SegmentSize int64         // journal segment size (16 MiB)
 }
 
