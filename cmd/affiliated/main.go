@@ -35,14 +35,16 @@ The database is chosen by --db / AFFILIATED_DB (default: the SQLite file affilia
 `
 
 func main() {
-	if os.Getenv("GOMAXPROCS") == "" {
+	if len(os.Args) > 1 && os.Args[1] == "serve" && os.Getenv("GOMAXPROCS") == "" {
 		// Twice as many Ps as the runtime would use. The server's background
 		// work (the click journal's loader, SQLite's checkpoints) runs in
 		// bursts of milliseconds of CPU; with one P per core a burst takes a
 		// P from the redirects until Go preempts it, after up to 10 ms. With
 		// more Ps than cores the kernel shares the cores at a finer grain.
 		// Measured on 2 cores (docs/BENCHMARKS.md): redirect p99 16 -> 12 ms
-		// at the same throughput. GOMAXPROCS in the environment wins.
+		// at the same throughput. GOMAXPROCS in the environment wins. (The
+		// pools sized from it grow too: 16 PostgreSQL connections per replica
+		// on 2 cores, 8 SQLite readers.)
 		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -250,6 +250,12 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("SIGTERM: exit %v\n%s", err, s.logText())
 		}
 		l.wg.Wait()
-		check(t, start(t, dsn, token, journal...), a, l)
+		again := start(t, dsn, token, journal...)
+		check(t, again, a, l)
+		// A graceful stop loads everything before it exits: nothing is
+		// left for the next start.
+		if strings.Contains(again.logText(), "loading clicks left by the last run") {
+			t.Errorf("clicks were left in the journal by a graceful stop:\n%s", again.logText())
+		}
 	})
 }

@@ -231,9 +231,6 @@ func (j *Journal) segPath(base int64) string {
 // ID returns the journal's identity, kept in its directory.
 func (j *Journal) ID() string { return j.id }
 
-// Dir returns the journal's directory.
-func (j *Journal) Dir() string { return j.dir }
-
 // End returns the offset after the last appended record.
 func (j *Journal) End() int64 { return j.end.Load() }
 
@@ -293,12 +290,6 @@ func (j *Journal) Append(payload []byte) (int64, error) {
 	return end, nil
 }
 
-func appendFrame(buf, payload []byte) []byte {
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
-	return append(buf, payload...)
-}
-
 // rotate closes the active segment at end (synced, cut to its records)
 // and starts one there. The caller holds j.mu.
 func (j *Journal) rotate(end int64) error {
@@ -332,37 +323,44 @@ func (j *Journal) rotate(end int64) error {
 }
 
 // Release deletes the segments whose records all lie before off: the
-// caller has stored them elsewhere. The active segment is kept.
+// caller has stored them elsewhere. The active segment is kept, and so is
+// the one before the segment holding off: the database that stored them
+// may, after a power loss, come back without its last transactions
+// (synchronous=NORMAL), and the records must still be here to load again.
 func (j *Journal) Release(off int64) error {
-	j.mu.Lock()
-	var drop []int64
-	for len(j.segs) > 1 && j.segs[1] <= off {
-		drop = append(drop, j.segs[0])
-		j.segs = j.segs[1:]
-	}
-	j.mu.Unlock()
-	for _, base := range drop {
+	for {
+		j.mu.Lock()
+		if len(j.segs) < 3 || j.segs[2] > off {
+			j.mu.Unlock()
+			return nil
+		}
+		base := j.segs[0]
+		j.mu.Unlock()
 		if err := os.Remove(j.segPath(base)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		j.mu.Lock()
+		j.segs = j.segs[1:]
+		j.mu.Unlock()
 	}
-	return nil
 }
 
 // Close stops appends, syncs the active segment and releases the
 // directory. Appends after Close fail with ErrClosed.
 func (j *Journal) Close() error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.closed {
+		j.mu.Unlock()
 		return nil
 	}
 	j.closed = true
 	err := j.seg.close(j.end.Load() - j.segs[len(j.segs)-1])
 	j.mu.Unlock()
-	j.closing.Wait()
+	j.closing.Wait() // segments rotated out, still syncing
 	j.mu.Lock()
-	return errors.Join(err, j.closeErr, j.lock.Close())
+	err = errors.Join(err, j.closeErr)
+	j.mu.Unlock()
+	return errors.Join(err, j.lock.Close())
 }
 
 func writeFileSync(path string, data []byte) error {

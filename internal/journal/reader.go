@@ -161,3 +161,18 @@ func (s *segmentReader) record(off int64) (int64, []byte, error) {
 	}
 	return int64(headerSize) + int64(length), payload, nil
 }
+
+// NextSegment moves the reader to the start of the segment after the one
+// it is in, and returns that offset; ok is false in the last segment.
+func (r *Reader) NextSegment() (off int64, ok bool) {
+	r.j.mu.Lock()
+	segs := r.j.segs
+	r.j.mu.Unlock()
+	for _, base := range segs {
+		if base > r.off {
+			r.off = base
+			return base, true
+		}
+	}
+	return r.off, false
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +19,7 @@ type segment struct {
 	f    *os.File
 	data []byte // the mapping of f, from its start
 
+	unmapped   bool         // no fallocate here: written with WriteAt, not mapped
 	ahead      atomic.Int64 // bytes of data faulted in ahead of the appends
 	populating atomic.Bool
 	wg         sync.WaitGroup // the populating goroutine
@@ -38,12 +40,15 @@ func (s *segment) grow(size int64) error {
 	}
 	page := int64(os.Getpagesize())
 	size = (size + page - 1) / page * page
+	if s.unmapped {
+		return nil
+	}
 	if err := syscall.Fallocate(int(s.f.Fd()), 0, 0, size); errors.Is(err, syscall.EOPNOTSUPP) {
-		// A file system without fallocate: a sparse file, whose blocks
-		// are allocated as pages are written back.
-		if err := s.f.Truncate(max(size, s.fileSize())); err != nil {
-			return fmt.Errorf("journal: extend segment: %w", err)
-		}
+		// A file system without fallocate: a copy into a mapping of
+		// unallocated blocks would crash the process (SIGBUS) on a full
+		// disk, so this segment is written to instead.
+		s.unmapped = true
+		return nil
 	} else if err != nil {
 		return fmt.Errorf("journal: allocate %d bytes: %w", size, err)
 	}
@@ -82,7 +87,9 @@ func (s *segment) prefault(pos int64) {
 	if pos+populateChunk < ahead || ahead >= int64(len(s.data)) || !s.populating.CompareAndSwap(false, true) {
 		return
 	}
-	to := min(max(ahead, pos)+2*populateChunk, int64(len(s.data)))
+	// madvise takes page-aligned ranges: chunk boundaries are (the mapping
+	// starts on a page, and its length is whole pages).
+	to := min((max(ahead, pos)/populateChunk+2)*populateChunk, int64(len(s.data)))
 	chunk := s.data[ahead:to]
 	s.wg.Add(1)
 	go func() {
@@ -93,14 +100,6 @@ func (s *segment) prefault(pos int64) {
 	}()
 }
 
-func (s *segment) fileSize() int64 {
-	fi, err := s.f.Stat()
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
 // put copies frame to pos, growing the segment if needed.
 func (s *segment) put(pos int64, frame ...[]byte) error {
 	n := 0
@@ -108,6 +107,10 @@ func (s *segment) put(pos int64, frame ...[]byte) error {
 		n += len(b)
 	}
 	if err := s.grow(pos + int64(n)); err != nil {
+		return err
+	}
+	if s.unmapped {
+		_, err := s.f.WriteAt(slices.Concat(frame...), pos)
 		return err
 	}
 	s.prefault(pos + int64(n))

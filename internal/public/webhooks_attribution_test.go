@@ -134,3 +134,32 @@ func TestWebhookAttribution(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookAttributionWaitsForTheJournal delivers a sale whose referral
+// id's click is still in the click journal (the loader loads only when
+// someone waits): the ledger must wait for it before its transaction and
+// link the order to that click.
+func TestWebhookAttributionWaitsForTheJournal(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		app := servertest.Start(t, d, append(hookFlags(), "--click-journal="+t.TempDir(), "--click-load-wait=1h")...)
+		if app.Journal == nil {
+			t.Fatal("no click journal")
+		}
+		prog := hookProgram(t, app, "shop", 30)
+		bob := hookAffiliate(t, app, prog, "bob", "BOB20")
+		ref := location(t, visit(t, app, "GET", "/r/bob"), http.StatusFound).Query().Get("ref")
+		if app.Journal.Backlog() == 0 {
+			t.Fatal("the click was loaded before the sale: the test would not test the wait")
+		}
+		s := paymentstest.Sale{OrderID: "txn_journal", Email: "buyer@example.com", ProductName: "Course", Amount: 10000,
+			At: time.Now().UTC().Truncate(time.Second), Referral: ref}
+		mustDeliver(t, app, payments.Paddle, kitFor(payments.Paddle).sale(s), "applied")
+		o := orderByRef(t, app, payments.Paddle, s.OrderID)
+		clicks := clicksOf(t, app, bob.ID)
+		if o.AffiliateID == nil || *o.AffiliateID != bob.ID || o.AttributedBy != "referral" || o.ClickID == nil ||
+			len(clicks) != 1 || *o.ClickID != clicks[0].ID {
+			t.Fatalf("order attributed to %v by %q, click %v; bob's clicks %+v", o.AffiliateID, o.AttributedBy, o.ClickID, clicks)
+		}
+	})
+}

@@ -59,8 +59,13 @@ type Server struct {
 }
 
 // New builds a server on an open, migrated database.
-func New(cfg *config.Config, d *db.DB, log *slog.Logger) (*Server, error) {
+func New(cfg *config.Config, d *db.DB, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{Config: cfg, DB: d, Log: log, Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			_ = s.stop(context.Background()) // what started before the error (the click writer, journal, workers)
+		}
+	}()
 	s.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -106,7 +111,6 @@ func New(cfg *config.Config, d *db.DB, log *slog.Logger) (*Server, error) {
 		cj, err := tracking.OpenClickJournal(jctx, s.Clicks, log, tracking.JournalConfig{Dir: dir, BatchSize: cfg.ClickBatchSize, LoadWait: cfg.ClickLoadWait}, s.Registry)
 		cancel()
 		if err != nil {
-			_ = s.stop(context.Background())
 			return nil, &config.UsageError{Msg: fmt.Sprintf("invalid --click-journal / AFFILIATED_CLICK_JOURNAL = %s: %v", cfg.ClickJournal, err)}
 		}
 		s.Journal = cj

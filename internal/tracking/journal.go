@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,8 +199,11 @@ func (cj *ClickJournal) Sync(ctx context.Context) error {
 	case <-w.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("clicks not yet loaded from the journal: %w", ctx.Err())
 	}
+	cj.mu.Lock()
+	cj.waiters = slices.DeleteFunc(cj.waiters, func(o syncWaiter) bool { return o.done == w.done })
+	cj.mu.Unlock()
+	return fmt.Errorf("clicks not yet loaded from the journal: %w", ctx.Err())
 }
 
 // wake releases the Sync callers whose clicks are loaded.
@@ -281,8 +285,17 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 	})
 	from, to := cj.loaded.Load(), r.Offset()
 	if err != nil && to == from {
-		cj.log.Error("click journal: cannot read; clicks wait in the journal", "offset", to, "err", err)
-		return batch, cj.pause(time.Second)
+		var bad *journal.CorruptError
+		if next, ok := r.NextSegment(); errors.As(err, &bad) && ok {
+			// A damaged record in a closed segment (a power loss before its
+			// sync) would stop every load after it: skip to the next one.
+			cj.skipped.Inc()
+			cj.log.Error("click journal: damaged segment; skipping the rest of it", "offset", to, "next", next, "err", err)
+			to = next
+		} else {
+			cj.log.Error("click journal: cannot read; clicks wait in the journal", "offset", to, "err", err)
+			return batch, cj.pause(time.Second)
+		}
 	}
 	if to == from {
 		return batch, true
@@ -297,11 +310,17 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil || n != 1 {
-				return fmt.Errorf("click journal %s: its loaded offset moved (another server loading it?)", cj.j.ID())
+				return errOffsetMoved
 			}
 			return nil
 		})
 		cancel()
+		if errors.Is(err, errOffsetMoved) && cj.committed(to) {
+			// The previous attempt's commit went through though it reported
+			// an error (a connection lost during COMMIT); this attempt
+			// rolled back.
+			err = nil
+		}
 		if err == nil {
 			break
 		}
@@ -319,6 +338,18 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 		cj.log.Warn("click journal: cannot delete a loaded segment", "err", err)
 	}
 	return batch, true
+}
+
+var errOffsetMoved = errors.New("click journal: the loaded offset in the database is not the loader's (another server loading this journal?)")
+
+// committed reports whether the database has the journal loaded up to to.
+func (cj *ClickJournal) committed(to int64) bool {
+	ctx, cancel := context.WithTimeout(cj.ctx, 5*time.Second)
+	defer cancel()
+	var loaded int64
+	err := cj.db.Q(ctx).QueryRowContext(ctx, `/* tracking.ClickJournal.committed */
+		select loaded from click_journals where id = $1`, cj.j.ID()).Scan(&loaded)
+	return err == nil && loaded == to
 }
 
 // pause waits d; during shutdown it reports false once the stop deadline

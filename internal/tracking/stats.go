@@ -33,9 +33,12 @@ const SyncWait = 2 * time.Second
 // are in the database.
 func (s *Stats) Await(ctx context.Context) { Await(ctx, s.Sync) }
 
-// Await calls sync, when not nil, for at most SyncWait.
+// Await calls sync, when not nil, for at most SyncWait. Inside a
+// transaction it does not wait: on SQLite the transaction holds the only
+// write connection, which the loader needs, so the wait would only time
+// out. Callers that read clicks in a transaction await before it.
 func Await(ctx context.Context, sync func(ctx context.Context) error) {
-	if sync == nil {
+	if sync == nil || db.InTX(ctx) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, SyncWait)

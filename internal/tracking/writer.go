@@ -328,10 +328,10 @@ func (s rollupSums) rows() []countRow {
 
 const clickCols = 11
 
-// maxRowsPerInsert bounds one multi-row insert: SQLite takes at most 32766
-// parameters in a statement and PostgreSQL 65535, while a batch may hold up
-// to --click-batch-size (100000) clicks. A batch that could never be
-// inserted would be retried forever.
+// maxRowsPerInsert bounds one multi-row insert on SQLite. It is small so
+// that the writer yields often (see commit); it must stay far below the
+// 32766 parameters SQLite takes in a statement, or a large batch could
+// never be inserted and would be retried forever.
 const maxRowsPerInsert = 16
 
 // clickInserts holds the insert statement for each power-of-two number of
