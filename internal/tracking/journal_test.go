@@ -210,13 +210,7 @@ func TestJournalRetriesFailedLoads(t *testing.T) {
 		w, wreg, _ := newWriter(t, d, tracking.WriterConfig{})
 		cj, _ := openJournal(t, w, tracking.JournalConfig{Dir: t.TempDir()})
 		ctx := context.Background()
-		exec := func(q string) {
-			t.Helper()
-			if _, err := d.Q(ctx).ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		exec("alter table clicks rename to clicks_away")
+		execSQL(t, d, "alter table clicks rename to clicks_away")
 		for range 5 {
 			if err := cj.Append(f.click(f.ann, db.Now())); err != nil {
 				t.Fatal(err)
@@ -228,7 +222,7 @@ func TestJournalRetriesFailedLoads(t *testing.T) {
 		if err == nil {
 			t.Fatal("Sync returned while the clicks table was missing")
 		}
-		exec("alter table clicks_away rename to clicks")
+		execSQL(t, d, "alter table clicks_away rename to clicks")
 		syncJournal(t, cj)
 		if rows, c, _, _ := tally(t, d); rows != 5 || c != 5 {
 			t.Errorf("after recovery: rows=%d rollup clicks=%d, want 5", rows, c)

@@ -146,6 +146,15 @@ func hold(t *testing.T, d *db.DB) (release func()) {
 	}
 }
 
+// execSQL runs q on d and fails the test on an error.
+func execSQL(t *testing.T, d *db.DB, q string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := d.Q(ctx).ExecContext(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitAll waits for every done channel and fails on any error.
 func waitAll(t *testing.T, dones []<-chan error) {
 	t.Helper()
@@ -273,14 +282,8 @@ func TestWriterRetriesFailedBatches(t *testing.T) {
 		f := newFixture(t, d)
 		w, reg, hook := newWriter(t, d, tracking.WriterConfig{BatchSize: 100, Queue: 1000})
 		ctx := context.Background()
-		exec := func(q string) {
-			t.Helper()
-			if _, err := d.Q(ctx).ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
 		// The table the writer needs is gone: every attempt fails until it is back.
-		exec("alter table clicks rename to clicks_away")
+		execSQL(t, d, "alter table clicks rename to clicks_away")
 		var dones []<-chan error
 		for range 5 {
 			done, err := w.Add(ctx, f.click(f.ann, db.Now()))
@@ -297,7 +300,7 @@ func TestWriterRetriesFailedBatches(t *testing.T) {
 			default:
 			}
 		}
-		exec("alter table clicks_away rename to clicks")
+		execSQL(t, d, "alter table clicks_away rename to clicks")
 		waitAll(t, dones)
 		if rows, c, _, _ := tally(t, d); rows != 5 || c != 5 {
 			t.Errorf("after recovery: rows=%d rollup clicks=%d, want 5", rows, c)
