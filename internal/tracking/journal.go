@@ -39,8 +39,7 @@ type JournalConfig struct {
 // they asked.
 type ClickJournal struct {
 	j   *journal.Journal
-	w   *Writer // commits batches and reports them (Changed, metrics)
-	db  *db.DB
+	w   *Writer // commits batches and reports them (Changed, metrics); its db is the journal's
 	log *slog.Logger
 	cfg JournalConfig
 
@@ -88,7 +87,7 @@ func OpenClickJournal(ctx context.Context, w *Writer, log *slog.Logger, cfg Jour
 		log.Warn("click journal: cut off a torn record at its end (the machine stopped mid-write; its redirect was never answered)",
 			"dir", cfg.Dir, "bytes", j.Truncated)
 	}
-	cj := &ClickJournal{j: j, w: w, db: w.db, log: log, cfg: cfg,
+	cj := &ClickJournal{j: j, w: w, log: log, cfg: cfg,
 		kick: make(chan struct{}, 1), urgent: make(chan struct{}, 1),
 		stopping: make(chan struct{}), stopped: make(chan struct{})}
 	cj.ctx, cj.abort = context.WithCancel(context.Background())
@@ -123,7 +122,7 @@ func OpenClickJournal(ctx context.Context, w *Writer, log *slog.Logger, cfg Jour
 // registers a new journal there.
 func (cj *ClickJournal) start(ctx context.Context) (int64, error) {
 	var loaded int64
-	err := cj.db.R(ctx).QueryRowContext(ctx, `/* tracking.ClickJournal.start */
+	err := cj.w.db.R(ctx).QueryRowContext(ctx, `/* tracking.ClickJournal.start */
 		select loaded from click_journals where id = $1`, cj.j.ID()).Scan(&loaded)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -131,7 +130,7 @@ func (cj *ClickJournal) start(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("%w: %s holds %d bytes of clicks that this database has no record of (was --db changed?); "+
 				"start with the database it belongs to, or move the directory aside", ErrJournalForeign, cj.cfg.Dir, cj.j.End()-cj.j.Start())
 		}
-		_, err := cj.db.Q(ctx).ExecContext(ctx, `/* tracking.ClickJournal.start */
+		_, err := cj.w.db.Q(ctx).ExecContext(ctx, `/* tracking.ClickJournal.start */
 			insert into click_journals (id, loaded, updated_at) values ($1, $2, $3)`, cj.j.ID(), cj.j.End(), db.Now())
 		return cj.j.End(), err
 	case err != nil:
@@ -155,12 +154,8 @@ func (cj *ClickJournal) start(ctx context.Context) (int64, error) {
 // database soon after. Text no engine could store is repaired first (see
 // Writer.Add).
 func (cj *ClickJournal) Append(c Click) error {
-	c.At = db.Time(c.At)
-	for _, s := range []*string{&c.ReferralID, &c.Referrer, &c.UserAgent, &c.LandingURL, &c.IP, &c.Device} {
-		*s = storable(*s)
-	}
 	buf := recordBufs.Get().(*[]byte)
-	*buf = appendRecord((*buf)[:0], c)
+	*buf = appendRecord((*buf)[:0], storableClick(c))
 	_, err := cj.j.Append(*buf)
 	recordBufs.Put(buf)
 	if err != nil {
@@ -304,7 +299,7 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(cj.ctx, 30*time.Second)
 		err := cj.w.commit(ctx, batch, func(ctx context.Context) error {
-			res, err := cj.db.Q(ctx).ExecContext(ctx, `/* tracking.ClickJournal.load */
+			res, err := cj.w.db.Q(ctx).ExecContext(ctx, `/* tracking.ClickJournal.load */
 				update click_journals set loaded = $1, updated_at = $2 where id = $3 and loaded = $4`, to, db.Now(), cj.j.ID(), from)
 			if err != nil {
 				return err
@@ -347,7 +342,7 @@ func (cj *ClickJournal) committed(to int64) bool {
 	ctx, cancel := context.WithTimeout(cj.ctx, 5*time.Second)
 	defer cancel()
 	var loaded int64
-	err := cj.db.Q(ctx).QueryRowContext(ctx, `/* tracking.ClickJournal.committed */
+	err := cj.w.db.Q(ctx).QueryRowContext(ctx, `/* tracking.ClickJournal.committed */
 		select loaded from click_journals where id = $1`, cj.j.ID()).Scan(&loaded)
 	return err == nil && loaded == to
 }

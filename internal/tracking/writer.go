@@ -114,11 +114,7 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 		return nil, ErrClosed
 	default:
 	}
-	c.At = db.Time(c.At)
-	for _, s := range []*string{&c.ReferralID, &c.Referrer, &c.UserAgent, &c.LandingURL, &c.IP, &c.Device} {
-		*s = storable(*s)
-	}
-	p := pending{c: c, done: make(chan error, 1)}
+	p := pending{c: storableClick(c), done: make(chan error, 1)}
 	select {
 	case w.in <- p:
 		return p.done, nil
@@ -133,6 +129,16 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 	w.lost.Inc()
 	w.log.Error("click not logged: queue full", "affiliate_id", c.AffiliateID, "queue", cap(w.in))
 	return nil, ErrQueueFull
+}
+
+// storableClick returns c as every engine stores it: its time in UTC to the
+// microsecond, its text repaired by storable.
+func storableClick(c Click) Click {
+	c.At = db.Time(c.At)
+	for _, s := range []*string{&c.ReferralID, &c.Referrer, &c.UserAgent, &c.LandingURL, &c.IP, &c.Device} {
+		*s = storable(*s)
+	}
+	return c
 }
 
 // storable returns s as text every engine accepts: valid UTF-8 without NUL.
