@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"affiliated/internal/ratelog"
 	"affiliated/internal/tracking"
 )
 
@@ -30,6 +31,10 @@ type Tracker struct {
 	WaitTimeout  time.Duration
 
 	limiter *limiter
+	// One line per 10 s while a cause lasts (the database down, a full
+	// disk, a broken destination), not one per redirect; the metrics count
+	// each request and click.
+	lookupFailed, destinationUnusable, journalFailed, commitSlow ratelog.Limiter
 }
 
 // Routes registers the tracking routes on mux.

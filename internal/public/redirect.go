@@ -2,6 +2,7 @@ package public
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	target, err := t.Resolver.Resolve(r.Context(), code)
 	if err != nil {
-		t.Log.Error("referral code lookup failed", "code", code, "err", err)
+		t.lookupFailed.Log(r.Context(), t.Log, slog.LevelError, "referral code lookup failed", "code", code, "err", err)
 		if t.FallbackURL != "" {
 			t.fallback(w, r, "")
 			return
@@ -54,7 +55,7 @@ func (t *Tracker) redirect(w http.ResponseWriter, r *http.Request) {
 		loc, err = target.Location(refID, "", nil)
 	}
 	if err != nil {
-		t.Log.Error("program destination unusable", "program_id", target.ProgramID, "err", err)
+		t.destinationUnusable.Log(r.Context(), t.Log, slog.LevelError, "program destination unusable", "program_id", target.ProgramID, "err", err)
 		t.fallback(w, r, target.FallbackURL)
 		return
 	}
@@ -95,7 +96,8 @@ func (t *Tracker) log(ctx context.Context, c tracking.Click) {
 		if err == nil {
 			return
 		}
-		t.Log.Error("click journal append failed; committing the click to the database instead", "affiliate_id", c.AffiliateID, "err", err)
+		t.journalFailed.Log(ctx, t.Log, slog.LevelError, "click journal append failed; committing the click to the database instead",
+			"affiliate_id", c.AffiliateID, "err", err)
 	}
 	wait := t.WaitTimeout
 	if wait <= 0 {
@@ -111,7 +113,7 @@ func (t *Tracker) log(ctx context.Context, c tracking.Click) {
 	case <-done:
 	case <-wctx.Done():
 		if ctx.Err() == nil {
-			t.Log.Warn("click commit slow; answered before commit (click stays queued)", "affiliate_id", c.AffiliateID)
+			t.commitSlow.Log(ctx, t.Log, slog.LevelWarn, "click commit slow; answered before commit (click stays queued)", "affiliate_id", c.AffiliateID)
 		}
 	}
 }

@@ -29,8 +29,8 @@ type JournalConfig struct {
 // journal) and loads them into the database in the background, in large
 // batches. A redirect waits only for the append: its click is then as
 // durable as a commit of SQLite at synchronous=NORMAL, which the database
-// itself uses, and costs a write(2) shared with the concurrent redirects
-// instead of a share of a transaction.
+// itself uses, and costs a copy into a mapped file under a lock (on Linux;
+// a write(2) elsewhere) instead of a share of a transaction.
 //
 // Each load inserts its clicks, their rollups and the journal's new loaded
 // offset (table click_journals) in one transaction, so a restart replays

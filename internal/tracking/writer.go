@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"affiliated/internal/db"
+	"affiliated/internal/ratelog"
 )
 
 // Click is one logged click on a referral link.
@@ -71,6 +72,7 @@ type Writer struct {
 	batches   prometheus.Histogram
 	failures  prometheus.Counter
 	lost      prometheus.Counter
+	lostLog   ratelog.Limiter // one line per 10 s while clicks are lost; lost counts each
 }
 
 // NewWriter starts a writer. Stop it with Close, which flushes the queue.
@@ -110,7 +112,7 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 	select {
 	case <-w.stopping:
 		w.lost.Inc()
-		w.log.Error("click not logged: writer closed", "affiliate_id", c.AffiliateID)
+		w.lostLog.Log(ctx, w.log, slog.LevelError, "click not logged: writer closed", "affiliate_id", c.AffiliateID)
 		return nil, ErrClosed
 	default:
 	}
@@ -127,7 +129,7 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 	case <-ctx.Done():
 	}
 	w.lost.Inc()
-	w.log.Error("click not logged: queue full", "affiliate_id", c.AffiliateID, "queue", cap(w.in))
+	w.lostLog.Log(ctx, w.log, slog.LevelError, "click not logged: queue full", "affiliate_id", c.AffiliateID, "queue", cap(w.in))
 	return nil, ErrQueueFull
 }
 
