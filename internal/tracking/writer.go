@@ -72,7 +72,8 @@ type Writer struct {
 	batches   prometheus.Histogram
 	failures  prometheus.Counter
 	lost      prometheus.Counter
-	lostLog   ratelog.Limiter // one line per 10 s while clicks are lost; lost counts each
+	// One line per 10 s while clicks are lost; lost counts each.
+	closedLog, fullLog ratelog.Limiter
 }
 
 // NewWriter starts a writer. Stop it with Close, which flushes the queue.
@@ -112,7 +113,7 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 	select {
 	case <-w.stopping:
 		w.lost.Inc()
-		w.lostLog.Log(ctx, w.log, slog.LevelError, "click not logged: writer closed", "affiliate_id", c.AffiliateID)
+		w.closedLog.Log(ctx, w.log, slog.LevelError, "click not logged: writer closed", "affiliate_id", c.AffiliateID)
 		return nil, ErrClosed
 	default:
 	}
@@ -129,7 +130,7 @@ func (w *Writer) Add(ctx context.Context, c Click) (<-chan error, error) {
 	case <-ctx.Done():
 	}
 	w.lost.Inc()
-	w.lostLog.Log(ctx, w.log, slog.LevelError, "click not logged: queue full", "affiliate_id", c.AffiliateID, "queue", cap(w.in))
+	w.fullLog.Log(ctx, w.log, slog.LevelError, "click not logged: queue full", "affiliate_id", c.AffiliateID, "queue", cap(w.in))
 	return nil, ErrQueueFull
 }
 
