@@ -195,6 +195,27 @@ func Cookie(t testing.TB, ctx context.Context, url, name string) (*network.Cooki
 	return nil, false
 }
 
+// WaitCookie waits until the cookie called name that the browser would
+// send to url has the value want, and returns it. A cookie set by a script
+// reaches the browser's store (which Cookie reads) after document.cookie
+// returns, so a read right after the script ran may still see the value
+// before. It fails the test if the value does not arrive within a generous
+// limit.
+func WaitCookie(t testing.TB, ctx context.Context, url, name, want string) *network.Cookie {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		c, ok := Cookie(t, ctx, url, name)
+		if ok && c.Value == want {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cookie %s for %s = %+v, want the value %q", name, url, c, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Screenshot writes a PNG of the whole page to path, creating its
 // directory (docs/screenshots/ for the README, say).
 func Screenshot(t testing.TB, ctx context.Context, path string) {
