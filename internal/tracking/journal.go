@@ -295,9 +295,7 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 	if to == from {
 		return batch, true
 	}
-	backoff := 10 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(cj.ctx, 30*time.Second)
+	loaded := cj.w.retry(cj.ctx, "click journal: load", len(batch), cj.pause, func(ctx context.Context) error {
 		err := cj.w.commit(ctx, batch, func(ctx context.Context) error {
 			res, err := cj.w.db.Q(ctx).ExecContext(ctx, `/* tracking.ClickJournal.load */
 				update click_journals set loaded = $1, updated_at = $2 where id = $3 and loaded = $4`, to, db.Now(), cj.j.ID(), from)
@@ -309,22 +307,16 @@ func (cj *ClickJournal) load(r *journal.Reader, batch []Click) ([]Click, bool) {
 			}
 			return nil
 		})
-		cancel()
 		if errors.Is(err, errOffsetMoved) && cj.committed(to) {
 			// The previous attempt's commit went through though it reported
 			// an error (a connection lost during COMMIT); this attempt
 			// rolled back.
-			err = nil
+			return nil
 		}
-		if err == nil {
-			break
-		}
-		cj.w.failures.Inc()
-		cj.log.Warn("click journal: load failed; retrying", "clicks", len(batch), "attempt", attempt, "err", err)
-		if !cj.pause(backoff) {
-			return batch, false
-		}
-		backoff = min(backoff*2, 2*time.Second)
+		return err
+	})
+	if !loaded {
+		return batch, false
 	}
 	cj.loaded.Store(to)
 	cj.w.observe(len(batch))

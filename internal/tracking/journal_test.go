@@ -164,10 +164,7 @@ func TestJournalReplaysWhatWasNotLoaded(t *testing.T) {
 		w, _, _ := newWriter(t, d, tracking.WriterConfig{})
 		dir := t.TempDir()
 		cfg := tracking.JournalConfig{Dir: dir, LoadWait: time.Hour}
-		cj, err := tracking.OpenClickJournal(context.Background(), w, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cj, _ := openJournal(t, w, cfg)
 		for range 10 {
 			if err := cj.Append(f.click(f.ann, db.Now())); err != nil {
 				t.Fatal(err)
@@ -181,7 +178,7 @@ func TestJournalReplaysWhatWasNotLoaded(t *testing.T) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err = cj.Close(ctx)
+		err := cj.Close(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)

@@ -201,28 +201,46 @@ func (w *Writer) run() {
 	}
 }
 
-// commitRetrying writes batch until it commits or the writer is stopping
-// and the final deadline passes.
+// commitRetrying writes batch until it commits. During shutdown it keeps
+// trying; Close bounds how long.
 func (w *Writer) commitRetrying(batch []pending) {
+	clicks := clicksOf(batch)
+	w.retry(context.Background(), "click batch", len(clicks), w.pause, func(ctx context.Context) error {
+		return w.commit(ctx, clicks, nil)
+	})
+	for _, p := range batch {
+		p.done <- nil
+	}
+	w.observe(len(batch))
+}
+
+// pause waits d, also while stopping: the writer never gives up a batch.
+func (w *Writer) pause(d time.Duration) bool {
+	select {
+	case <-time.After(d):
+	case <-w.stopping:
+		time.Sleep(d)
+	}
+	return true
+}
+
+// retry runs commit, each attempt bounded to 30 s, until it returns nil,
+// counting and logging each failure of what (n clicks) and waiting between
+// attempts with pause, from 10 ms doubling to 2 s. It reports false when
+// pause does (the caller gives up).
+func (w *Writer) retry(base context.Context, what string, n int, pause func(time.Duration) bool, commit func(ctx context.Context) error) bool {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := w.commit(ctx, clicksOf(batch), nil)
+		ctx, cancel := context.WithTimeout(base, 30*time.Second)
+		err := commit(ctx)
 		cancel()
 		if err == nil {
-			for _, p := range batch {
-				p.done <- nil
-			}
-			w.observe(len(batch))
-			return
+			return true
 		}
 		w.failures.Inc()
-		w.log.Warn("click batch failed; retrying", "clicks", len(batch), "attempt", attempt, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-w.stopping:
-			// Keep trying during shutdown; Close bounds how long.
-			time.Sleep(backoff)
+		w.log.Warn(what+" failed; retrying", "clicks", n, "attempt", attempt, "err", err)
+		if !pause(backoff) {
+			return false
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
